@@ -1,0 +1,135 @@
+# KubeVirt monitoring toolkit: top-level build.
+#
+#   make            build every tool into build/bin/
+#   make test       unit tests, bats suites, promtool and man-page lints
+#   make demo       run the main job on an embedded default
+#   make deps       install build and test dependencies (Debian 12, apt-get)
+#   make install    PREFIX=/usr/local DESTDIR= (binaries and man pages)
+#   make bench      run the benchmarks in bench/
+#   make SANITIZE=1 BUILD=build/asan unit   unit tests under ASan+UBSan
+
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BUILD    ?= build
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
+
+CXX      ?= g++
+PKGS     := CLI11 spdlog simdjson cpp-httplib zlib
+CXXFLAGS ?= -O2 -g
+CXXFLAGS += -std=c++20 -Wall -Wextra -Werror -pthread -MMD -MP -Icommon \
+            -DKV_VERSION='"$(VERSION)"'
+ifeq ($(SANITIZE),1)
+CXXFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=address,undefined
+endif
+
+# The tools, and what each links besides common/ (s6's deps-exe, in one place).
+TOOLS             := kv-promfmt
+kv-promfmt_LIBS   := spdlog simdjson cpp-httplib zlib
+
+MAN1 := $(TOOLS:%=man/%.1)
+MAN5 := man/kv-sample.5
+
+# Everything below is derived from the lists above.
+pkg_cflags = $(shell pkg-config --cflags $(1) 2>/dev/null)
+pkg_libs   = $(shell pkg-config --libs $(1) 2>/dev/null)
+CXXFLAGS  += $(call pkg_cflags,$(PKGS))
+
+COMMON_SRC := $(wildcard common/*.cpp)
+COMMON_OBJ := $(COMMON_SRC:%.cpp=$(BUILD)/obj/%.o)
+COMMON_LIB := $(BUILD)/lib/libkvcommon.a
+
+UNIT_SRC   := $(wildcard tests/unit/*.cpp)
+UNIT_OBJ   := $(UNIT_SRC:%.cpp=$(BUILD)/obj/%.o)
+UNIT_BIN   := $(BUILD)/bin/unit-tests
+
+BENCH_BINS := $(BUILD)/bin/kv-gen-samples $(BUILD)/bin/parse-only
+
+.PHONY: all test unit bats lint doccheck demo deps install uninstall clean bench check-deps
+all: $(TOOLS:%=$(BUILD)/bin/%) $(BENCH_BINS)
+
+$(BUILD)/obj/%.o: %.cpp
+	@mkdir -p $(@D)
+	$(CXX) $(CXXFLAGS) -c $< -o $@
+
+$(COMMON_LIB): $(COMMON_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+define TOOL_template
+$(1)_OBJ := $$(patsubst %.cpp,$(BUILD)/obj/%.o,$$(wildcard tools/$(1)/*.cpp))
+$(BUILD)/bin/$(1): $$($(1)_OBJ) $(COMMON_LIB)
+	@mkdir -p $$(@D)
+	$(CXX) $(LDFLAGS) -pthread -o $$@ $$^ $$(call pkg_libs,$$($(1)_LIBS))
+endef
+$(foreach t,$(TOOLS),$(eval $(call TOOL_template,$(t))))
+
+# Development helpers for the demo, the tests and the benchmarks.
+$(BUILD)/bin/kv-gen-samples: $(BUILD)/obj/bench/gen_samples.o $(COMMON_LIB)
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) -pthread -o $@ $^ $(call pkg_libs,spdlog simdjson)
+$(BUILD)/bin/parse-only: $(BUILD)/obj/bench/parse_only.o
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) -o $@ $^ $(call pkg_libs,simdjson)
+
+$(UNIT_BIN): $(UNIT_OBJ) $(COMMON_LIB)
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) -pthread -o $@ $^ $(call pkg_libs,gtest_main spdlog simdjson zlib)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# Dependencies: installed when a build or test prerequisite is missing.
+DEPS_BUILD := g++ make pkg-config git libcli11-dev libspdlog-dev libsimdjson-dev \
+              libcpp-httplib-dev zlib1g-dev libgtest-dev
+DEPS_TEST  := bats mandoc jq curl wrk prometheus prometheus-node-exporter \
+              python3 python3-prometheus-client
+DEPS_BENCH := golang-go golang-github-prometheus-common-dev hyperfine time
+deps:
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+	    $(DEPS_BUILD) $(DEPS_TEST) $(DEPS_BENCH)
+
+# Runs `make deps` only when something is missing, so a ready machine stays quiet.
+check-deps:
+	@missing=$$(dpkg-query -W -f='$${Status} $${Package}\n' $(DEPS_BUILD) $(DEPS_TEST) $(DEPS_BENCH) 2>&1 \
+	    | grep -v '^install ok installed' || true); \
+	if [ -n "$$missing" ]; then echo "missing dependencies, running make deps"; $(MAKE) deps; fi
+
+unit: $(UNIT_BIN)
+	$(UNIT_BIN)
+
+bats: all
+	KV_BUILD=$(abspath $(BUILD)) bats --timing tests/
+
+lint: doccheck
+	mandoc -T lint -W warning $(MAN1) $(MAN5)
+
+doccheck: all
+	tests/helpers/check-help-vs-man $(BUILD)/bin $(TOOLS)
+
+test: check-deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) lint
+	$(MAKE) bats
+
+demo: check-deps
+	$(MAKE) all
+	$(BUILD)/bin/kv-gen-samples --vms 3 --snapshots 1 | $(BUILD)/bin/kv-promfmt
+
+bench: all
+	bench/promfmt
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 0755 $(TOOLS:%=$(BUILD)/bin/%) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 $(MAN1) $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 $(MAN5) $(DESTDIR)$(PREFIX)/share/man/man5/
+
+uninstall:
+	rm -f $(TOOLS:%=$(DESTDIR)$(PREFIX)/bin/%) \
+	      $(MAN1:man/%=$(DESTDIR)$(PREFIX)/share/man/man1/%) \
+	      $(MAN5:man/%=$(DESTDIR)$(PREFIX)/share/man/man5/%)
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,14 @@
+// Durations as Prometheus and Go write them: "30s", "5m", "1h30m", "250ms".
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace kv {
+
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
+std::string format_duration(std::chrono::milliseconds d);
+
+}  // namespace kv

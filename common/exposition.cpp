@@ -1,0 +1,222 @@
+#include "exposition.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <set>
+
+namespace kv {
+
+void append_value(std::string& out, double value) {
+  if (std::isnan(value)) {
+    out += "NaN";
+  } else if (std::isinf(value)) {
+    out += value > 0 ? "+Inf" : "-Inf";
+  } else {
+    char buf[32];
+    auto res = std::to_chars(buf, buf + sizeof buf, value);
+    out.append(buf, res.ptr);
+  }
+}
+
+void append_escaped_help(std::string& out, std::string_view help, ExpositionFormat format) {
+  bool quote = format == ExpositionFormat::openmetrics;
+  for (char c : help) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '\n') out += "\\n";
+    else if (c == '"' && quote) out += "\\\"";
+    else out += c;
+  }
+}
+
+namespace {
+
+void append_int(std::string& out, std::int64_t v) {
+  char buf[24];
+  auto res = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, res.ptr);
+}
+
+// OpenMetrics timestamps are seconds; keep the milliseconds exact.
+void append_om_timestamp(std::string& out, std::int64_t ms) {
+  if (ms < 0) {
+    out += '-';
+    ms = -ms;
+  }
+  append_int(out, ms / 1000);
+  char frac[5];
+  std::snprintf(frac, sizeof frac, ".%03d", static_cast<int>(ms % 1000));
+  out += frac;
+}
+
+void append_series(std::string& out, std::string_view name, const Series& s,
+                   const RenderOptions& options) {
+  out += name;
+  out += s.labels;
+  out += ' ';
+  append_value(out, s.value);
+  if (options.timestamps && s.has_timestamp) {
+    out += ' ';
+    if (options.format == ExpositionFormat::openmetrics) append_om_timestamp(out, s.timestamp_ms);
+    else append_int(out, s.timestamp_ms);
+  }
+  out += '\n';
+}
+
+// Visits a family's series in label order; on equal label sets the part of
+// the later input wins. One part (the common case) is a plain loop.
+template <typename Visit>
+void for_each_series(const MergedFamily& family, Visit&& visit) {
+  if (family.parts.size() == 1) {
+    for (const Series& s : family.parts[0]) visit(s);
+    return;
+  }
+  std::vector<std::size_t> pos(family.parts.size(), 0);
+  for (;;) {
+    const Series* best = nullptr;
+    for (std::size_t p = 0; p < family.parts.size(); ++p) {
+      if (pos[p] == family.parts[p].size()) continue;
+      const Series& s = family.parts[p][pos[p]];
+      if (!best || s.labels <= best->labels) best = &s;
+    }
+    if (!best) return;
+    std::string_view labels = best->labels;
+    for (std::size_t p = 0; p < family.parts.size(); ++p)
+      if (pos[p] < family.parts[p].size() && family.parts[p][pos[p]].labels == labels) ++pos[p];
+    visit(*best);
+  }
+}
+
+constexpr std::string_view kTotal = "_total";
+
+}  // namespace
+
+MergedView merge_snapshots(std::span<const Snapshot* const> snapshots) {
+  MergedView view;
+  // Gather families of every snapshot in (name, input) order.
+  struct Ref {
+    const Family* family;
+    const Snapshot* snapshot;
+    std::size_t input;
+  };
+  std::vector<Ref> refs;
+  for (std::size_t i = 0; i < snapshots.size(); ++i)
+    for (const Family& f : snapshots[i]->families) refs.push_back({&f, snapshots[i], i});
+  if (snapshots.size() > 1)
+    std::stable_sort(refs.begin(), refs.end(),
+                     [](const Ref& a, const Ref& b) { return a.family->name < b.family->name; });
+
+  for (const Ref& r : refs) {
+    const Family& f = *r.family;
+    std::span<const Series> part(r.snapshot->series.data() + f.begin, f.end - f.begin);
+    if (!view.families.empty() && view.families.back().name == f.name) {
+      MergedFamily& m = view.families.back();
+      if (m.type != f.type) {
+        ++view.type_conflicts;
+        view.conflicts.push_back(f.name);
+        continue;
+      }
+      if (m.help.empty()) m.help = f.help;
+      if (m.unit.empty()) m.unit = f.unit;
+      m.parts.push_back(part);
+      continue;
+    }
+    view.families.push_back({f.name, f.name, f.type, "unknown", f.help, f.unit, {part}});
+  }
+
+  // OpenMetrics names: a counter "x_total" is family "x", unless that name
+  // is taken by another family; then it stays "x_total" of type unknown.
+  std::set<std::string_view> names;
+  for (const MergedFamily& m : view.families) names.insert(m.name);
+  for (MergedFamily& m : view.families) {
+    if (m.type == MetricType::gauge) {
+      m.om_type = "gauge";
+    } else if (m.type == MetricType::counter && m.name.size() > kTotal.size() &&
+               m.name.ends_with(kTotal)) {
+      std::string_view stem = m.name.substr(0, m.name.size() - kTotal.size());
+      if (!names.count(stem)) {
+        m.om_name = stem;
+        m.om_type = "counter";
+      }
+    }
+  }
+  view.om_order.resize(view.families.size());
+  for (std::size_t i = 0; i < view.om_order.size(); ++i) view.om_order[i] = i;
+  std::stable_sort(view.om_order.begin(), view.om_order.end(), [&](std::size_t a, std::size_t b) {
+    return view.families[a].om_name < view.families[b].om_name;
+  });
+
+  for (const MergedFamily& m : view.families) {
+    std::size_t raw = 0, kept = 0;
+    for (const auto& part : m.parts) raw += part.size();
+    if (m.parts.size() == 1) kept = raw;
+    else for_each_series(m, [&](const Series&) { ++kept; });
+    view.series += kept;
+    view.duplicates += raw - kept;
+  }
+  return view;
+}
+
+void render(const MergedView& view, const RenderOptions& options, RenderBuffer& buffer) {
+  std::string& out = buffer.data();
+  if (options.format == ExpositionFormat::prometheus_text) {
+    for (const MergedFamily& m : view.families) {
+      if (!m.help.empty()) {
+        out += "# HELP ";
+        out += m.name;
+        out += ' ';
+        append_escaped_help(out, m.help, options.format);
+        out += '\n';
+      }
+      out += "# TYPE ";
+      out += m.name;
+      out += ' ';
+      out += to_string(m.type);
+      out += '\n';
+      for_each_series(m, [&](const Series& s) {
+        append_series(out, m.name, s, options);
+        buffer.maybe_flush();
+      });
+    }
+  } else {
+    for (std::size_t i : view.om_order) {
+      const MergedFamily& m = view.families[i];
+      out += "# TYPE ";
+      out += m.om_name;
+      out += ' ';
+      out += m.om_type;
+      out += '\n';
+      // A UNIT line is only valid when the family name ends with the unit.
+      if (!m.unit.empty() && m.om_name.size() > m.unit.size() && m.om_name.ends_with(m.unit) &&
+          m.om_name[m.om_name.size() - m.unit.size() - 1] == '_') {
+        out += "# UNIT ";
+        out += m.om_name;
+        out += ' ';
+        out += m.unit;
+        out += '\n';
+      }
+      if (!m.help.empty()) {
+        out += "# HELP ";
+        out += m.om_name;
+        out += ' ';
+        append_escaped_help(out, m.help, options.format);
+        out += '\n';
+      }
+      for_each_series(m, [&](const Series& s) {
+        append_series(out, m.name, s, options);
+        buffer.maybe_flush();
+      });
+    }
+    out += "# EOF\n";
+  }
+  buffer.flush();
+}
+
+std::string render_to_string(const MergedView& view, const RenderOptions& options) {
+  RenderBuffer buffer;
+  render(view, options, buffer);
+  return buffer.take();
+}
+
+}  // namespace kv

@@ -1,0 +1,86 @@
+// Renders snapshots as Prometheus text 0.0.4 or OpenMetrics 1.0.0.
+//
+// Several snapshots (one per input) are merged into one exposition: families
+// with the same name are joined, series are ordered by label set, and when
+// two inputs have the same series the later input wins. The output is sorted
+// and byte-identical for identical input.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "snapshot.hpp"
+
+namespace kv {
+
+enum class ExpositionFormat { prometheus_text, openmetrics };
+
+inline constexpr std::string_view kContentTypeText = "text/plain; version=0.0.4; charset=utf-8";
+inline constexpr std::string_view kContentTypeOpenMetrics =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+struct MergedFamily {
+  std::string_view name;     // as in the samples, and in Prometheus text
+  std::string_view om_name;  // OpenMetrics family name (counters lose _total)
+  MetricType type;
+  std::string_view om_type;  // counter, gauge or unknown
+  std::string_view help;
+  std::string_view unit;
+  std::vector<std::span<const Series>> parts;  // one per snapshot that has it
+};
+
+struct MergedView {
+  std::vector<MergedFamily> families;  // sorted by name
+  std::vector<std::size_t> om_order;   // indexes of families sorted by om_name
+  std::size_t series = 0;              // after duplicates across inputs are removed
+  std::size_t duplicates = 0;          // series hidden by a later input's
+  std::size_t type_conflicts = 0;      // families dropped for a type clash
+  std::vector<std::string> conflicts;  // their names, for the log
+};
+
+// The snapshots must outlive the view. Later snapshots win duplicates;
+// a family whose type differs from the first input's is left out.
+MergedView merge_snapshots(std::span<const Snapshot* const> snapshots);
+
+struct RenderOptions {
+  ExpositionFormat format = ExpositionFormat::prometheus_text;
+  bool timestamps = false;
+};
+
+// Output buffer that hands full chunks to a sink (a file descriptor, say),
+// or keeps everything when there is no sink.
+class RenderBuffer {
+ public:
+  using Sink = std::function<void(std::string_view)>;
+  explicit RenderBuffer(Sink sink = {}, std::size_t chunk = 1 << 18)
+      : sink_(std::move(sink)), chunk_(chunk) {}
+  std::string& data() { return buf_; }
+  void maybe_flush() {
+    if (sink_ && buf_.size() >= chunk_) flush();
+  }
+  void flush() {
+    if (sink_ && !buf_.empty()) sink_(buf_);
+    if (sink_) buf_.clear();
+  }
+  std::string take() { return std::move(buf_); }
+
+ private:
+  std::string buf_;
+  Sink sink_;
+  std::size_t chunk_;
+};
+
+void render(const MergedView& view, const RenderOptions& options, RenderBuffer& out);
+std::string render_to_string(const MergedView& view, const RenderOptions& options);
+
+// Shortest text that reads back as the same double; NaN, +Inf, -Inf.
+void append_value(std::string& out, double value);
+// HELP text escaping differs between the formats (OpenMetrics also escapes ").
+void append_escaped_help(std::string& out, std::string_view help, ExpositionFormat format);
+
+}  // namespace kv

@@ -1,0 +1,290 @@
+#include "record_parser.hpp"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "line_reader.hpp"
+
+namespace kv {
+
+namespace dom = simdjson::dom;
+
+static_assert(kLinePadding >= simdjson::SIMDJSON_PADDING);
+
+std::string_view to_string(RejectReason reason) {
+  switch (reason) {
+#define KV_CASE_ITEM(name) \
+  case RejectReason::name: return #name;
+    KV_REJECT_REASONS(KV_CASE_ITEM)
+#undef KV_CASE_ITEM
+  }
+  return "unknown";
+}
+
+std::string quote_for_message(std::string_view text, std::size_t max) {
+  std::string out = "\"";
+  std::size_t n = std::min(text.size(), max);
+  for (std::size_t i = 0; i < n; ++i) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c == 0x7f) {
+      static const char* hex = "0123456789abcdef";
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  out += '"';
+  if (text.size() > max) out += "...";
+  return out;
+}
+
+namespace {
+
+std::string_view json_type_name(dom::element_type t) {
+  switch (t) {
+    case dom::element_type::ARRAY: return "an array";
+    case dom::element_type::OBJECT: return "an object";
+    case dom::element_type::INT64:
+    case dom::element_type::UINT64:
+    case dom::element_type::DOUBLE: return "a number";
+    case dom::element_type::STRING: return "a string";
+    case dom::element_type::BOOL: return "a boolean";
+    case dom::element_type::NULL_VALUE: return "null";
+  }
+  return "something else";
+}
+
+bool is_number(dom::element_type t) {
+  return t == dom::element_type::INT64 || t == dom::element_type::UINT64 ||
+         t == dom::element_type::DOUBLE;
+}
+
+}  // namespace
+
+struct RecordParser::Impl {
+  // The DOM parser picks the best SIMD kernel for this CPU at run time, so
+  // one portable binary is fast everywhere (On-Demand is fixed at build time).
+  dom::parser parser;
+  RecordParser& self;
+  explicit Impl(RecordParser& s) : self(s) {}
+
+  RecordKind fail(RejectReason reason, std::string message) {
+    self.reject_.reason = reason;
+    self.reject_.message = std::move(message);
+    return RecordKind::rejected;
+  }
+
+  RecordKind json_error(simdjson::error_code err) {
+    if (err == simdjson::UTF8_ERROR)
+      return fail(RejectReason::invalid_utf8, "line is not valid UTF-8");
+    return fail(RejectReason::invalid_json,
+                std::string("invalid JSON: ") + simdjson::error_message(err));
+  }
+
+  // Reads a "ts" value: integer milliseconds since the epoch.
+  bool read_timestamp(dom::element v, std::optional<std::int64_t>& out) {
+    std::int64_t ts;
+    if (v.type() != dom::element_type::INT64 || v.get_int64().get(ts)) return false;
+    out = ts;
+    return true;
+  }
+
+  RecordKind parse(std::string_view line, std::size_t capacity) {
+    // Blank lines (and a lone '\r') carry nothing; skipping them is harmless.
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) return RecordKind::blank;
+
+    (void)capacity;  // LineReader's padding lets simdjson read past the end
+    dom::element doc;
+    if (auto err = parser.parse(line.data(), line.size(), false).get(doc)) return json_error(err);
+    dom::object obj;
+    if (doc.get_object().get(obj))
+      return fail(RejectReason::not_an_object,
+                  "a record must be a JSON object with \"name\" (a sample) or \"end\" (a "
+                  "snapshot end)");
+
+    SampleRecord& s = self.sample_;
+    s.name = {};
+    s.type = MetricType::untyped;
+    s.help = {};
+    s.unit = {};
+    s.labels.clear();
+    s.timestamp_ms.reset();
+    bool has_name = false, has_value = false, has_end = false;
+    std::optional<Reject> deferred;  // first field error; JSON errors win over it
+    auto defer = [&](RejectReason r, std::string m) {
+      if (!deferred) deferred = Reject{r, std::move(m)};
+    };
+    std::string_view end_producer;
+    std::optional<std::int64_t> ts;
+
+    for (dom::key_value_pair field : obj) {
+      std::string_view key = field.key;
+      dom::element v = field.value;
+      dom::element_type type = v.type();
+
+      if (key == "name") {
+        has_name = true;
+        if (type != dom::element_type::STRING ||
+            v.get_string().get(s.name) != simdjson::SUCCESS) {
+          defer(RejectReason::invalid_name,
+                std::string("\"name\" must be a string; got ") +
+                    std::string(json_type_name(type)));
+        }
+      } else if (key == "value") {
+        has_value = true;
+        if (is_number(type)) {
+          if (auto err = v.get_double().get(s.value)) return json_error(err);
+        } else if (type == dom::element_type::STRING) {
+          std::string_view text;
+          if (auto err = v.get_string().get(text)) return json_error(err);
+          if (text == "NaN") s.value = std::numeric_limits<double>::quiet_NaN();
+          else if (text == "+Inf") s.value = std::numeric_limits<double>::infinity();
+          else if (text == "-Inf") s.value = -std::numeric_limits<double>::infinity();
+          else
+            defer(RejectReason::invalid_value,
+                  "\"value\" must be a JSON number or one of the strings \"NaN\", \"+Inf\", "
+                  "\"-Inf\"; got " + quote_for_message(text));
+        } else {
+          defer(RejectReason::invalid_value,
+                std::string("\"value\" must be a JSON number or one of the strings \"NaN\", "
+                            "\"+Inf\", \"-Inf\"; got ") +
+                    std::string(json_type_name(type)));
+        }
+      } else if (key == "type") {
+        std::string_view text;
+        std::optional<MetricType> mt;
+        if (type == dom::element_type::STRING) {
+          if (auto err = v.get_string().get(text)) return json_error(err);
+          mt = parse_metric_type(text);
+        }
+        if (mt) s.type = *mt;
+        else
+          defer(RejectReason::invalid_type,
+                "\"type\" must be \"counter\", \"gauge\" or \"untyped\"; got " +
+                    (type == dom::element_type::STRING ? quote_for_message(text)
+                                                   : std::string(json_type_name(type))));
+      } else if (key == "help") {
+        if (type != dom::element_type::STRING) {
+          defer(RejectReason::invalid_help,
+                "\"help\" must be a string; got " + std::string(json_type_name(type)));
+        } else if (auto err = v.get_string().get(s.help)) {
+          return json_error(err);
+        }
+      } else if (key == "unit") {
+        if (type != dom::element_type::STRING) {
+          defer(RejectReason::invalid_unit,
+                "\"unit\" must be a string; got " + std::string(json_type_name(type)));
+        } else if (auto err = v.get_string().get(s.unit)) {
+          return json_error(err);
+        } else if (!s.unit.empty() && !is_valid_label_name(s.unit)) {
+          defer(RejectReason::invalid_unit,
+                "\"unit\" " + quote_for_message(s.unit) +
+                    " is invalid: it must match [a-zA-Z_][a-zA-Z0-9_]*");
+        }
+      } else if (key == "labels") {
+        if (type != dom::element_type::OBJECT) {
+          defer(RejectReason::invalid_labels,
+                "\"labels\" must be an object of string values; got " +
+                    std::string(json_type_name(type)));
+          continue;
+        }
+        dom::object labels;
+        if (auto err = v.get_object().get(labels)) return json_error(err);
+        for (dom::key_value_pair label : labels) {
+          std::string_view lname = label.key, lvalue;
+          dom::element lv = label.value;
+          dom::element_type ltype = lv.type();
+          if (ltype != dom::element_type::STRING) {
+            defer(RejectReason::invalid_labels,
+                  "label " + quote_for_message(lname) + " must have a string value; got " +
+                      std::string(json_type_name(ltype)));
+            continue;
+          }
+          if (auto err = lv.get_string().get(lvalue)) return json_error(err);
+          if (is_reserved_label_name(lname)) {
+            defer(RejectReason::reserved_label_name,
+                  "label name " + quote_for_message(lname) +
+                      " is reserved: names starting with \"__\" belong to Prometheus");
+          } else if (!is_valid_label_name(lname)) {
+            defer(RejectReason::invalid_label_name,
+                  "label name " + quote_for_message(lname) +
+                      " is invalid: it must match [a-zA-Z_][a-zA-Z0-9_]*");
+          }
+          s.labels.emplace_back(lname, lvalue);
+        }
+      } else if (key == "ts") {
+        if (!read_timestamp(v, ts))
+          defer(RejectReason::invalid_timestamp,
+                "\"ts\" must be an integer number of milliseconds since the epoch");
+      } else if (key == "end") {
+        has_end = true;
+        if (type != dom::element_type::STRING ||
+            v.get_string().get(end_producer) != simdjson::SUCCESS)
+          defer(RejectReason::invalid_end,
+                "\"end\" must be a string naming the producer; got " +
+                    std::string(json_type_name(type)));
+      }
+      // Unknown keys are skipped: v1 may grow new fields.
+    }
+    if (deferred) {
+      self.reject_ = std::move(*deferred);
+      return RecordKind::rejected;
+    }
+
+    if (has_end && !has_name) {
+      self.end_.producer = end_producer;
+      self.end_.timestamp_ms = ts;
+      return RecordKind::end;
+    }
+    if (!has_name)
+      return fail(RejectReason::not_a_record,
+                  "a record needs \"name\" (a sample) or \"end\" (a snapshot end)");
+    if (has_end)
+      return fail(RejectReason::not_a_record,
+                  "a record has either \"name\" (a sample) or \"end\" (a snapshot end), not "
+                  "both");
+    if (!is_valid_metric_name(s.name))
+      return fail(RejectReason::invalid_name, "metric name " + quote_for_message(s.name) +
+                                                  " is invalid: it must match "
+                                                  "[a-zA-Z_:][a-zA-Z0-9_:]*");
+    if (!has_value)
+      return fail(RejectReason::invalid_value, "sample " + quote_for_message(s.name) +
+                                                   " has no \"value\"");
+    if (s.type == MetricType::counter && !(s.value >= 0))
+      return fail(RejectReason::invalid_value,
+                  "counter " + quote_for_message(s.name) +
+                      " must have a value >= 0 (counters only go up from zero)");
+    s.timestamp_ms = ts;
+
+    std::sort(s.labels.begin(), s.labels.end(),
+              [](const LabelPair& a, const LabelPair& b) { return a.first < b.first; });
+    for (std::size_t i = 1; i < s.labels.size(); ++i)
+      if (s.labels[i].first == s.labels[i - 1].first)
+        return fail(RejectReason::duplicate_label,
+                    "label " + quote_for_message(s.labels[i].first) + " appears twice");
+    return RecordKind::sample;
+  }
+};
+
+RecordParser::RecordParser() : impl_(std::make_unique<Impl>(*this)) {}
+RecordParser::~RecordParser() = default;
+
+RecordKind RecordParser::parse(std::string_view line, std::size_t capacity) {
+  return impl_->parse(line, capacity);
+}
+
+RecordKind RecordParser::parse(std::string_view line) {
+  padded_.assign(line);
+  padded_.resize(line.size() + kLinePadding, '\0');
+  return impl_->parse(std::string_view(padded_.data(), line.size()), padded_.size());
+}
+
+}  // namespace kv

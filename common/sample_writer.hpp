@@ -1,0 +1,47 @@
+// Writes the sample stream (v1): one JSON object per line, flushed at each
+// snapshot end so a pipe never stalls on a buffer. Used by every producer.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "metric_model.hpp"
+
+namespace kv {
+
+struct SampleOut {
+  std::string_view name;
+  MetricType type = MetricType::untyped;
+  std::string_view help;
+  std::string_view unit;
+  std::vector<std::pair<std::string_view, std::string_view>> labels;
+  double value = 0;
+  std::optional<std::int64_t> timestamp_ms;
+};
+
+// Appends `text` as a JSON string; bytes that are not valid UTF-8 become
+// U+FFFD so the stream stays valid whatever a source hands us.
+void append_json_string(std::string& out, std::string_view text);
+void append_sample_line(std::string& out, const SampleOut& sample);
+void append_end_line(std::string& out, std::string_view producer,
+                     std::optional<std::int64_t> timestamp_ms);
+
+class SampleWriter {
+ public:
+  explicit SampleWriter(int fd) : fd_(fd) {}
+  void write(const SampleOut& sample);
+  // Writes the end record and flushes. Throws std::system_error on a write
+  // error (EPIPE included: the reader went away).
+  void end_snapshot(std::string_view producer, std::optional<std::int64_t> timestamp_ms);
+  void flush();
+
+ private:
+  int fd_;
+  std::string buf_;
+};
+
+}  // namespace kv

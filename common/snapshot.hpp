@@ -1,0 +1,100 @@
+// A snapshot: one complete collection of a producer, as sorted families of
+// series, ready to be rendered in any exposition format.
+//
+// Series keep their label set pre-rendered ({a="x",b="y"}, escaped, names
+// sorted) in an arena: label escaping is the same in Prometheus text and
+// OpenMetrics, so each label set is escaped once, when it is read, and
+// rendering is a copy. This also keeps a snapshot's memory close to the size
+// of its exposition.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "metric_model.hpp"
+#include "record_parser.hpp"
+
+namespace kv {
+
+// Append-only storage for label sets; views into it stay valid while it lives.
+class Arena {
+ public:
+  char* allocate(std::size_t size);
+  std::size_t bytes_used() const { return used_; }
+
+ private:
+  std::vector<std::unique_ptr<char[]>> chunks_;
+  std::size_t chunk_left_ = 0;
+  char* cursor_ = nullptr;
+  std::size_t used_ = 0;
+};
+
+struct Series {
+  std::string_view labels;  // rendered "{...}", or empty for no labels
+  double value;
+  std::int64_t timestamp_ms;
+  bool has_timestamp;
+};
+
+struct Family {
+  std::string name;
+  MetricType type;
+  std::string help;
+  std::string unit;
+  std::uint32_t begin;  // range in Snapshot::series, sorted by labels
+  std::uint32_t end;
+};
+
+struct Snapshot {
+  std::vector<Family> families;  // sorted by name
+  std::vector<Series> series;
+  Arena arena;
+  std::string producer;      // from the end record, if any
+  std::size_t duplicates = 0;  // series dropped because a later one had the same labels
+  std::string first_duplicate;  // name{labels} of one of them, for the log
+  std::size_t size() const { return series.size(); }
+};
+
+class SnapshotBuilder {
+ public:
+  // Adds a sample; rejects it when its type differs from its family's.
+  std::optional<Reject> add(const SampleRecord& sample);
+  std::size_t size() const { return entries_.size(); }
+  bool empty() const { return entries_.empty(); }
+  // Sorts, drops duplicate series (the last one wins) and resets the builder.
+  std::shared_ptr<Snapshot> finish(std::string producer = {});
+
+ private:
+  struct PendingFamily {
+    std::string name;
+    MetricType type;
+    std::string help;
+    std::string unit;
+    std::uint32_t count = 0;
+  };
+  struct Entry {
+    std::uint32_t family;
+    Series series;
+  };
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::uint32_t, NameHash, std::equal_to<>> family_index_;
+  std::vector<PendingFamily> families_;
+  std::vector<Entry> entries_;
+  std::unique_ptr<Arena> arena_ = std::make_unique<Arena>();
+};
+
+// Escapes a label value for both exposition formats: \\, \" and \n.
+void append_escaped_label_value(std::string& out, std::string_view value);
+// Renders a sorted label set as {a="x",b="y"} (empty for no labels).
+std::string render_labels(const std::vector<LabelPair>& labels);
+
+}  // namespace kv

@@ -1,0 +1,236 @@
+// kv-promfmt: turns the sample stream into Prometheus text or OpenMetrics,
+// on stdout, as an atomically replaced textfile, or served over HTTP.
+#include <poll.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <httplib.h>
+#include <simdjson.h>
+#include <zlib.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <thread>
+
+#include "cli.hpp"
+#include "duration.hpp"
+#include "exit_codes.hpp"
+#include "input_reader.hpp"
+#include "logging.hpp"
+#include "metrics_server.hpp"
+#include "options.hpp"
+#include "publisher.hpp"
+#include "self_metrics.hpp"
+
+using namespace kv;
+using namespace kv::promfmt;
+
+namespace {
+
+constexpr const char* kTool = "kv-promfmt";
+#define KV_STRINGIFY2(x) #x
+#define KV_STRINGIFY(x) KV_STRINGIFY2(x)
+
+std::string libraries() {
+  return std::string("simdjson " KV_STRINGIFY(SIMDJSON_VERSION) ", cpp-httplib " CPPHTTPLIB_VERSION) +
+         ", zlib " + zlibVersion() + ", spdlog " + std::to_string(SPDLOG_VER_MAJOR) + "." +
+         std::to_string(SPDLOG_VER_MINOR) + "." + std::to_string(SPDLOG_VER_PATCH);
+}
+
+void setup_cli(CLI::App& app, Options& o, std::string& format, std::string& stale_after) {
+  app.description(
+      "Reads the KubeVirt monitoring sample stream (NDJSON) from stdin or the INPUT files and "
+      "FIFOs, and writes it as Prometheus text or OpenMetrics: on stdout (the default), as an "
+      "atomically replaced node_exporter textfile, or served over HTTP.");
+  app.add_option("INPUT", o.inputs,
+                 "Input files or FIFOs, each one source; '-' is stdin (the default)");
+  app.add_option("-f,--format", format, "Output format on stdout: prometheus or openmetrics")
+      ->check(CLI::IsMember({"prometheus", "openmetrics"}))
+      ->default_str("prometheus");
+  app.add_option("--textfile", o.textfile,
+                 "Atomically replace PATH with each snapshot (Prometheus text, for "
+                 "node_exporter's textfile collector)")
+      ->type_name("PATH");
+  app.add_option("--listen", o.listen,
+                 "Serve /metrics, /healthz and /readyz on ADDR (host:port; repeatable)")
+      ->type_name("ADDR")
+      ->allow_extra_args(false);
+  app.add_option("--stale-after", stale_after,
+                 "With --listen: /readyz fails when no snapshot arrived for this long (0: never)")
+      ->type_name("DURATION")
+      ->default_str("5m");
+  app.add_flag("--keep-serving", o.keep_serving,
+               "With --listen: keep serving the last snapshots after every input ended");
+  app.add_flag("--timestamps", o.timestamps,
+               "Write the samples' timestamps (never in --textfile: node_exporter refuses them)");
+  app.add_flag("--strict", o.strict, "Stop with exit status 4 at the first invalid line");
+  app.add_flag_callback("--self-metrics", [&o] { o.self_metrics = true; },
+                        "Publish kv_promfmt_* metrics (the default with --listen)");
+  app.add_flag_callback("--no-self-metrics", [&o] { o.self_metrics = false; },
+                        "Do not publish kv_promfmt_* metrics");
+  app.add_option("--max-line-size", o.max_line_size,
+                 "Reject input lines longer than BYTES")
+      ->type_name("BYTES")
+      ->default_str(std::to_string(o.max_line_size))
+      ->check(CLI::PositiveNumber);
+  app.add_option("--log-level", o.log_level, std::string("Log level: ") + kLogLevels)
+      ->check(CLI::IsMember({"error", "warning", "info", "debug"}))
+      ->default_str("info");
+  app.set_version_flag("--version", [] { return version_string(kTool, libraries()); },
+                       "Print the version and exit");
+  app.set_help_flag("-h,--help", "Print this help and exit");
+  app.footer(
+      "Exit status: 0 ok, 1 runtime failure (or input ended while serving), 2 usage error, "
+      "3 some input lines were rejected, 4 an invalid line under --strict.\n"
+      "See kv-promfmt(1) and kv-sample(5).\n");
+}
+
+// Wakes the main loop from reader threads.
+void notify(int fd) {
+  std::uint64_t one = 1;
+  while (::write(fd, &one, sizeof one) < 0 && errno == EINTR) {
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  std::string format = "prometheus", stale_after = "5m";
+  CLI::App app{"", kTool};
+  setup_cli(app, o, format, stale_after);
+  if (auto code = parse_command_line(app, argc, argv)) return *code;
+
+  o.format = format == "openmetrics" ? ExpositionFormat::openmetrics
+                                     : ExpositionFormat::prometheus_text;
+  if (auto d = parse_duration(stale_after)) o.stale_after = *d;
+  else return usage_error(app, "--stale-after: \"" + stale_after + "\" is not a duration (like 30s, 5m, 1h)");
+  if (o.inputs.empty()) o.inputs.push_back("-");
+  for (const auto& addr : o.listen)
+    if (!parse_listen_address(addr))
+      return usage_error(app, "--listen: \"" + addr +
+                                  "\" is not an address (like :8080, 127.0.0.1:8080, [::1]:8080)");
+  if (!o.textfile.empty()) {
+    std::string dir = o.textfile.rfind('/') == std::string::npos
+                          ? "."
+                          : o.textfile.substr(0, std::max<std::size_t>(o.textfile.rfind('/'), 1));
+    if (::access(dir.c_str(), W_OK) != 0)
+      return usage_error(app, "--textfile: cannot write in directory " + dir + ": " +
+                                  std::strerror(errno));
+  }
+  setup_logging(kTool, o.log_level);
+  if (!o.textfile.empty() && !o.textfile.ends_with(".prom"))
+    spdlog::warn("--textfile {} does not end in .prom: node_exporter only reads *.prom files",
+                 o.textfile);
+  if (!o.textfile.empty() && o.timestamps && o.listen.empty())
+    spdlog::warn("--timestamps has no effect on --textfile: node_exporter refuses timestamps");
+
+  // Signals are taken from a signalfd in the main loop; EPIPE comes back
+  // from write() instead of killing us.
+  ::signal(SIGPIPE, SIG_IGN);
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  int signal_fd = ::signalfd(-1, &signals, SFD_CLOEXEC);
+  int stop_fd = ::eventfd(0, EFD_CLOEXEC);
+  int done_fd = ::eventfd(0, EFD_CLOEXEC);
+  if (signal_fd < 0 || stop_fd < 0 || done_fd < 0) {
+    spdlog::error("cannot set up signal handling: {}", std::strerror(errno));
+    return kExitFailure;
+  }
+
+  std::vector<std::string> names;
+  for (const auto& in : o.inputs) names.push_back(input_name(in));
+  SelfMetrics self(names);
+  Publisher publisher(o, self, names);
+
+  MetricsServer server(publisher, o.stale_after);
+  if (!o.listen.empty()) {
+    try {
+      server.bind(o.listen);
+    } catch (const std::exception& e) {
+      spdlog::error("{}", e.what());
+      return kExitFailure;
+    }
+    server.start();
+  }
+
+  std::mutex results_mu;
+  std::vector<InputResult> results(o.inputs.size());
+  std::size_t finished = 0;
+  std::vector<std::thread> readers;
+  for (std::size_t i = 0; i < o.inputs.size(); ++i) {
+    readers.emplace_back([&, i] {
+      InputReader reader(i, o.inputs[i], o, publisher, self, stop_fd);
+      InputResult r = reader.run();
+      std::lock_guard lock(results_mu);
+      results[i] = r;
+      ++finished;
+      notify(done_fd);
+    });
+  }
+
+  bool signalled = false, fatal = false, all_ended = false;
+  for (;;) {
+    pollfd fds[2] = {{signal_fd, POLLIN, 0}, {done_fd, POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (fds[0].revents & POLLIN) {
+      signalfd_siginfo info;
+      if (::read(signal_fd, &info, sizeof info) > 0)
+        spdlog::info("received {}, exiting", strsignal(static_cast<int>(info.ssi_signo)));
+      signalled = true;
+      break;
+    }
+    if (fds[1].revents & POLLIN) {
+      std::uint64_t n;
+      (void)!::read(done_fd, &n, sizeof n);
+      std::lock_guard lock(results_mu);
+      for (const auto& r : results)
+        if (r.outcome == InputOutcome::strict_reject || r.outcome == InputOutcome::output_closed)
+          fatal = true;
+      if (fatal) break;
+      if (finished == o.inputs.size()) {
+        all_ended = true;
+        if (o.listen.empty()) break;
+        if (!o.keep_serving) {
+          spdlog::error("every input ended; exiting so that a supervisor restarts the "
+                        "pipeline (--keep-serving keeps serving the last snapshots)");
+          break;
+        }
+        spdlog::info("every input ended; serving the last snapshots until stopped");
+      }
+    }
+  }
+
+  notify(stop_fd);
+  server.stop();
+  for (auto& t : readers) t.join();
+
+  if (signalled) return kExitOk;
+  bool output_closed = false, read_error = false, strict = false;
+  std::size_t rejected = 0;
+  for (const auto& r : results) {
+    output_closed |= r.outcome == InputOutcome::output_closed;
+    read_error |= r.outcome == InputOutcome::read_error;
+    strict |= r.outcome == InputOutcome::strict_reject;
+    rejected += r.rejected;
+  }
+  if (output_closed) return kExitOk;  // the reader of our stdout went away
+  if (read_error || publisher.textfile_failed()) return kExitFailure;
+  if (strict) return kExitInvalidInput;
+  if (!o.listen.empty() && all_ended) return kExitFailure;
+  if (rejected > 0) {
+    spdlog::warn("{} input line{} rejected", rejected, rejected == 1 ? " was" : "s were");
+    return kExitPartial;
+  }
+  return kExitOk;
+}

@@ -1,0 +1,127 @@
+#include "metrics_server.hpp"
+
+#include <httplib.h>
+
+#include <charconv>
+#include <stdexcept>
+
+#include "clock.hpp"
+#include "content_negotiation.hpp"
+#include "duration.hpp"
+#include "logging.hpp"
+
+namespace kv::promfmt {
+
+std::optional<ListenAddress> parse_listen_address(const std::string& text) {
+  std::size_t colon = text.rfind(':');
+  if (colon == std::string::npos) return std::nullopt;
+  std::string host = text.substr(0, colon);
+  std::string port_text = text.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  else if (host.find(':') != std::string::npos)
+    return std::nullopt;  // IPv6 needs brackets
+  if (host.empty()) host = "0.0.0.0";
+  int port = -1;
+  auto res = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (port_text.empty() || res.ec != std::errc() || res.ptr != port_text.data() + port_text.size() ||
+      port < 0 || port > 65535)
+    return std::nullopt;
+  return ListenAddress{host, port};
+}
+
+MetricsServer::MetricsServer(const Publisher& publisher, std::chrono::milliseconds stale_after)
+    : publisher_(publisher), stale_after_(stale_after) {}
+
+MetricsServer::~MetricsServer() { stop(); }
+
+void MetricsServer::route(httplib::Server& server) {
+  server.Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
+    auto expo = publisher_.current();
+    if (!expo) {
+      res.status = 503;
+      res.set_content("no complete snapshot has arrived yet\n", "text/plain; charset=utf-8");
+      return;
+    }
+    Negotiated neg = negotiate_format(req.get_header_value("Accept"));
+    bool gzip = accepts_gzip(req.get_header_value("Accept-Encoding"));
+    std::shared_ptr<const std::string> body = expo->body(neg.format, gzip);
+    if (gzip) res.set_header("Content-Encoding", "gzip");
+    res.set_header("Vary", "Accept, Accept-Encoding");
+    // A provider with a known length is sent as is: no copy of the body and
+    // no compression by the library on top of ours.
+    res.set_content_provider(
+        body->size(), neg.content_type,
+        [body](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+          return sink.write(body->data() + offset, length);
+        });
+  });
+  server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("ok\n", "text/plain; charset=utf-8");
+  });
+  server.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
+    auto expo = publisher_.current();
+    if (!expo) {
+      res.status = 503;
+      res.set_content("not ready: no complete snapshot has arrived yet\n",
+                      "text/plain; charset=utf-8");
+      return;
+    }
+    auto age = std::chrono::milliseconds(now_ms() - expo->published_ms());
+    if (stale_after_.count() > 0 && age > stale_after_) {
+      res.status = 503;
+      res.set_content("not ready: the last snapshot is " + format_duration(age) +
+                          " old (--stale-after " + format_duration(stale_after_) + ")\n",
+                      "text/plain; charset=utf-8");
+      return;
+    }
+    res.set_content("ok\n", "text/plain; charset=utf-8");
+  });
+  server.Get("/", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(
+        "<html><head><title>kv-promfmt</title></head><body><h1>kv-promfmt</h1>"
+        "<p><a href=\"/metrics\">Metrics</a> &middot; <a href=\"/healthz\">Health</a> &middot; "
+        "<a href=\"/readyz\">Readiness</a></p></body></html>\n",
+        "text/html; charset=utf-8");
+  });
+  server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (res.status == 404) res.set_content("404 page not found\n", "text/plain; charset=utf-8");
+  });
+  server.set_read_timeout(10, 0);
+  server.set_write_timeout(30, 0);
+  server.set_keep_alive_timeout(30);
+}
+
+void MetricsServer::bind(const std::vector<std::string>& addresses) {
+  for (const std::string& text : addresses) {
+    auto addr = parse_listen_address(text);
+    if (!addr) throw std::runtime_error("invalid --listen address \"" + text + "\"");
+    auto server = std::make_unique<httplib::Server>();
+    route(*server);
+    int port = addr->port;
+    if (port == 0) {
+      port = server->bind_to_any_port(addr->host);
+      if (port < 0) throw std::runtime_error("cannot listen on " + text);
+    } else if (!server->bind_to_port(addr->host, port)) {
+      throw std::runtime_error("cannot listen on " + text +
+                               " (address in use, or not an address of this host)");
+    }
+    bool v6 = addr->host.find(':') != std::string::npos;
+    spdlog::info("listening on {}{}{}:{}", v6 ? "[" : "", addr->host, v6 ? "]" : "", port);
+    servers_.push_back(std::move(server));
+  }
+}
+
+void MetricsServer::start() {
+  for (auto& server : servers_)
+    threads_.emplace_back([s = server.get()] { s->listen_after_bind(); });
+}
+
+void MetricsServer::stop() {
+  for (auto& server : servers_) server->stop();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+  threads_.clear();
+}
+
+}  // namespace kv::promfmt

@@ -1,0 +1,105 @@
+#include "publisher.hpp"
+
+#include <unistd.h>
+
+#include <system_error>
+
+#include "atomic_file.hpp"
+#include "clock.hpp"
+#include "gzip.hpp"
+#include "logging.hpp"
+
+namespace kv::promfmt {
+
+namespace {
+std::vector<const Snapshot*> raw_pointers(const std::vector<std::shared_ptr<const Snapshot>>& v) {
+  std::vector<const Snapshot*> out;
+  for (const auto& s : v)
+    if (s) out.push_back(s.get());
+  return out;
+}
+}  // namespace
+
+Exposition::Exposition(std::vector<std::shared_ptr<const Snapshot>> snapshots, bool timestamps,
+                       std::uint64_t generation, std::int64_t published_ms)
+    : snapshots_(std::move(snapshots)),
+      view_(merge_snapshots(raw_pointers(snapshots_))),
+      timestamps_(timestamps),
+      generation_(generation),
+      published_ms_(published_ms) {}
+
+std::shared_ptr<const std::string> Exposition::body(ExpositionFormat format, bool gzip) const {
+  const Variant& v = variants_[static_cast<std::size_t>(format) * 2 + (gzip ? 1 : 0)];
+  std::call_once(v.once, [&] {
+    if (gzip) {
+      auto plain = body(format, false);
+      v.body = std::make_shared<const std::string>(gzip_compress(*plain));
+    } else {
+      v.body = std::make_shared<const std::string>(render_to_string(view_, {format, timestamps_}));
+    }
+    spdlog::debug("rendered snapshot {} as {}{} ({} bytes)", generation_,
+                  format == ExpositionFormat::openmetrics ? "openmetrics" : "prometheus text",
+                  gzip ? " (gzip)" : "", v.body->size());
+  });
+  return v.body;
+}
+
+Publisher::Publisher(const Options& options, SelfMetrics& self,
+                     std::vector<std::string> input_names)
+    : options_(options),
+      self_(self),
+      names_(std::move(input_names)),
+      latest_(names_.size()) {}
+
+std::shared_ptr<const Exposition> Publisher::current() const {
+  std::lock_guard lock(current_mu_);
+  return current_;
+}
+
+void Publisher::publish(std::size_t input, std::shared_ptr<const Snapshot> snapshot) {
+  std::lock_guard lock(mu_);
+  std::int64_t now = now_ms();
+  if (snapshot->duplicates > 0)
+    spdlog::warn("{}: {} duplicate series in one snapshot (e.g. {}); the last sample of each "
+                 "was kept",
+                 names_[input], snapshot->duplicates, snapshot->first_duplicate);
+  self_.published(input, snapshot->size(), snapshot->duplicates, now);
+  latest_[input] = std::move(snapshot);
+
+  std::vector<std::shared_ptr<const Snapshot>> all = latest_;
+  if (options_.with_self_metrics()) all.push_back(self_.snapshot());
+  auto expo = std::make_shared<const Exposition>(std::move(all), options_.timestamps,
+                                                 ++generation_, now);
+  const MergedView& view = expo->view();
+  for (const auto& name : view.conflicts)
+    spdlog::warn("metric \"{}\" has different types in different inputs; kept the first "
+                 "input's and dropped the rest",
+                 name);
+
+  if (options_.to_stdout()) write_stdout(view);
+  if (!options_.textfile.empty()) write_textfile(view);
+  std::lock_guard cur(current_mu_);
+  current_ = std::move(expo);
+}
+
+void Publisher::write_stdout(const MergedView& view) {
+  RenderBuffer out([](std::string_view chunk) { write_all(STDOUT_FILENO, chunk); });
+  render(view, {options_.format, options_.timestamps}, out);
+}
+
+void Publisher::write_textfile(const MergedView& view) {
+  try {
+    // node_exporter skips a whole file that has timestamps: never write them.
+    replace_file_atomically(options_.textfile, 0644, [&](const WriteChunk& write) {
+      RenderBuffer out([&](std::string_view chunk) { write(chunk); });
+      render(view, {ExpositionFormat::prometheus_text, false}, out);
+    });
+    textfile_failed_ = false;
+  } catch (const std::system_error& e) {
+    textfile_failed_ = true;
+    self_.textfile_error();
+    spdlog::error("{}", e.what());
+  }
+}
+
+}  // namespace kv::promfmt

@@ -1,0 +1,70 @@
+// Holds the latest snapshot of every input and publishes their merge to the
+// sinks: stdout, the textfile, and the exposition the HTTP server serves.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "exposition.hpp"
+#include "options.hpp"
+#include "self_metrics.hpp"
+#include "snapshot.hpp"
+
+namespace kv::promfmt {
+
+// One published merge, immutable. Each format/encoding is rendered on first
+// request and kept, so scrapes of an unchanged snapshot only copy bytes.
+class Exposition {
+ public:
+  Exposition(std::vector<std::shared_ptr<const Snapshot>> snapshots, bool timestamps,
+             std::uint64_t generation, std::int64_t published_ms);
+  std::shared_ptr<const std::string> body(ExpositionFormat format, bool gzip) const;
+  std::uint64_t generation() const { return generation_; }
+  std::int64_t published_ms() const { return published_ms_; }
+  const MergedView& view() const { return view_; }
+
+ private:
+  struct Variant {
+    mutable std::once_flag once;
+    mutable std::shared_ptr<const std::string> body;
+  };
+  std::vector<std::shared_ptr<const Snapshot>> snapshots_;  // keep view_ valid
+  MergedView view_;
+  bool timestamps_;
+  std::uint64_t generation_;
+  std::int64_t published_ms_;
+  std::array<Variant, 4> variants_;  // [format * 2 + gzip]
+};
+
+class Publisher {
+ public:
+  Publisher(const Options& options, SelfMetrics& self, std::vector<std::string> input_names);
+
+  // Replaces the input's snapshot and publishes. Throws std::system_error
+  // when stdout is gone (EPIPE) or cannot be written.
+  void publish(std::size_t input, std::shared_ptr<const Snapshot> snapshot);
+
+  std::shared_ptr<const Exposition> current() const;
+  bool textfile_failed() const { return textfile_failed_; }
+
+ private:
+  void write_stdout(const MergedView& view);
+  void write_textfile(const MergedView& view);
+
+  const Options& options_;
+  SelfMetrics& self_;
+  std::mutex mu_;  // one publish at a time
+  std::vector<std::string> names_;
+  std::vector<std::shared_ptr<const Snapshot>> latest_;
+  std::uint64_t generation_ = 0;
+  mutable std::mutex current_mu_;
+  std::shared_ptr<const Exposition> current_;
+  std::atomic<bool> textfile_failed_{false};
+};
+
+}  // namespace kv::promfmt

@@ -1,0 +1,79 @@
+#include "self_metrics.hpp"
+
+namespace kv::promfmt {
+
+SelfMetrics::SelfMetrics(std::vector<std::string> input_names) {
+  for (auto& name : input_names) inputs_.push_back(PerInput{std::move(name)});
+}
+
+void SelfMetrics::rejected(std::size_t input, RejectReason reason) {
+  std::lock_guard lock(mu_);
+  ++inputs_[input].rejected[static_cast<std::size_t>(reason)];
+}
+
+void SelfMetrics::published(std::size_t input, std::size_t samples, std::size_t duplicates,
+                            std::int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  PerInput& in = inputs_[input];
+  ++in.snapshots;
+  in.samples = samples;
+  in.duplicates += duplicates;
+  in.last_snapshot_ms = now_ms;
+}
+
+void SelfMetrics::textfile_error() {
+  std::lock_guard lock(mu_);
+  ++textfile_errors_;
+}
+
+std::uint64_t SelfMetrics::rejected_total() const {
+  std::lock_guard lock(mu_);
+  std::uint64_t total = 0;
+  for (const auto& in : inputs_)
+    for (auto n : in.rejected) total += n;
+  return total;
+}
+
+std::shared_ptr<Snapshot> SelfMetrics::snapshot() const {
+  std::lock_guard lock(mu_);
+  SnapshotBuilder builder;
+  SampleRecord s;
+  auto add = [&](std::string_view name, MetricType type, std::string_view help,
+                 std::vector<LabelPair> labels, double value, std::string_view unit = {}) {
+    s.name = name;
+    s.type = type;
+    s.help = help;
+    s.unit = unit;
+    s.labels = std::move(labels);
+    s.value = value;
+    builder.add(s);
+  };
+  for (const PerInput& in : inputs_) {
+    add("kv_promfmt_snapshots_published_total", MetricType::counter,
+        "Snapshots of this input published (closed by an end record).", {{"input", in.name}},
+        static_cast<double>(in.snapshots));
+    add("kv_promfmt_samples", MetricType::gauge,
+        "Series in the latest published snapshot of this input.", {{"input", in.name}},
+        static_cast<double>(in.samples));
+    add("kv_promfmt_duplicate_series_total", MetricType::counter,
+        "Series dropped because a later sample in the same snapshot had the same name and "
+        "labels.",
+        {{"input", in.name}}, static_cast<double>(in.duplicates));
+    if (in.snapshots > 0)
+      add("kv_promfmt_last_snapshot_timestamp_seconds", MetricType::gauge,
+          "When the latest snapshot of this input was published, in seconds since the epoch.",
+          {{"input", in.name}}, static_cast<double>(in.last_snapshot_ms) / 1000.0, "seconds");
+    for (std::size_t r = 0; r < kRejectReasonCount; ++r) {
+      if (in.rejected[r] == 0) continue;
+      add("kv_promfmt_lines_rejected_total", MetricType::counter,
+          "Input lines skipped because they broke the sample stream contract, by reason.",
+          {{"input", in.name}, {"reason", to_string(static_cast<RejectReason>(r))}},
+          static_cast<double>(in.rejected[r]));
+    }
+  }
+  add("kv_promfmt_textfile_write_errors_total", MetricType::counter,
+      "Failed attempts to replace the --textfile.", {}, static_cast<double>(textfile_errors_));
+  return builder.finish("kv-promfmt");
+}
+
+}  // namespace kv::promfmt
