@@ -147,7 +147,7 @@ int main(int argc, char** argv) {
 
   std::vector<std::string> names;
   for (const auto& in : o.inputs) names.push_back(input_name(in));
-  SelfMetrics self(names);
+  SelfMetrics self(names, !o.textfile.empty());
   Publisher publisher(o, self, names);
 
   MetricsServer server(publisher, o.stale_after);

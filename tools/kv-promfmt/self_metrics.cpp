@@ -2,7 +2,8 @@
 
 namespace kv::promfmt {
 
-SelfMetrics::SelfMetrics(std::vector<std::string> input_names) {
+SelfMetrics::SelfMetrics(std::vector<std::string> input_names, bool with_textfile)
+    : with_textfile_(with_textfile) {
   for (auto& name : input_names) inputs_.push_back(PerInput{std::move(name)});
 }
 
@@ -71,8 +72,9 @@ std::shared_ptr<Snapshot> SelfMetrics::snapshot() const {
           static_cast<double>(in.rejected[r]));
     }
   }
-  add("kv_promfmt_textfile_write_errors_total", MetricType::counter,
-      "Failed attempts to replace the --textfile.", {}, static_cast<double>(textfile_errors_));
+  if (with_textfile_)
+    add("kv_promfmt_textfile_write_errors_total", MetricType::counter,
+        "Failed attempts to replace the --textfile.", {}, static_cast<double>(textfile_errors_));
   return builder.finish("kv-promfmt");
 }
 

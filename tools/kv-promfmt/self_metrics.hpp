@@ -17,7 +17,7 @@ namespace kv::promfmt {
 
 class SelfMetrics {
  public:
-  explicit SelfMetrics(std::vector<std::string> input_names);
+  SelfMetrics(std::vector<std::string> input_names, bool with_textfile);
 
   void rejected(std::size_t input, RejectReason reason);
   void published(std::size_t input, std::size_t samples, std::size_t duplicates,
@@ -39,6 +39,7 @@ class SelfMetrics {
   };
   mutable std::mutex mu_;
   std::vector<PerInput> inputs_;
+  bool with_textfile_;
   std::uint64_t textfile_errors_ = 0;
 };
 
