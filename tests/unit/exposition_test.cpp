@@ -1,0 +1,158 @@
+#include "exposition.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "record_parser.hpp"
+#include "snapshot.hpp"
+
+namespace kv {
+namespace {
+
+std::shared_ptr<Snapshot> snapshot_of(const std::vector<std::string>& lines,
+                                      std::size_t* rejected = nullptr) {
+  RecordParser p;
+  SnapshotBuilder b;
+  for (const auto& line : lines) {
+    EXPECT_EQ(p.parse(line), RecordKind::sample) << line << ": " << p.reject().message;
+    if (auto r = b.add(p.sample()); r && rejected) ++*rejected;
+  }
+  return b.finish();
+}
+
+std::string render_one(const Snapshot& s, ExpositionFormat f, bool ts = false) {
+  const Snapshot* ptrs[] = {&s};
+  return render_to_string(merge_snapshots(ptrs), {f, ts});
+}
+
+TEST(Exposition, SortsFamiliesAndSeriesAndWritesHeadersOnce) {
+  auto s = snapshot_of({
+      R"({"name":"b","type":"gauge","help":"B","labels":{"x":"2"},"value":2})",
+      R"({"name":"a_total","type":"counter","help":"A","labels":{"x":"1"},"value":1})",
+      R"({"name":"b","type":"gauge","help":"ignored","labels":{"x":"1"},"value":1})",
+  });
+  EXPECT_EQ(render_one(*s, ExpositionFormat::prometheus_text),
+            "# HELP a_total A\n# TYPE a_total counter\na_total{x=\"1\"} 1\n"
+            "# HELP b B\n# TYPE b gauge\nb{x=\"1\"} 1\nb{x=\"2\"} 2\n");
+  EXPECT_EQ(render_one(*s, ExpositionFormat::openmetrics),
+            "# TYPE a counter\n# HELP a A\na_total{x=\"1\"} 1\n"
+            "# TYPE b gauge\n# HELP b B\nb{x=\"1\"} 1\nb{x=\"2\"} 2\n# EOF\n");
+}
+
+TEST(Exposition, DuplicateSeriesLastWins) {
+  auto s = snapshot_of({
+      R"({"name":"g","labels":{"a":"1"},"value":1})",
+      R"({"name":"g","labels":{"a":"1"},"value":2})",
+      R"({"name":"g","labels":{"a":"1"},"value":3})",
+  });
+  EXPECT_EQ(s->duplicates, 2u);
+  EXPECT_EQ(s->first_duplicate, "g{a=\"1\"}");
+  EXPECT_EQ(render_one(*s, ExpositionFormat::prometheus_text), "# TYPE g untyped\ng{a=\"1\"} 3\n");
+}
+
+TEST(Exposition, TypeConflictInOneSnapshotIsRejected) {
+  RecordParser p;
+  SnapshotBuilder b;
+  ASSERT_EQ(p.parse(R"({"name":"m","type":"gauge","value":1})"), RecordKind::sample);
+  EXPECT_FALSE(b.add(p.sample()));
+  ASSERT_EQ(p.parse(R"({"name":"m","type":"counter","value":1})"), RecordKind::sample);
+  auto r = b.add(p.sample());
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->reason, RejectReason::type_conflict);
+  EXPECT_EQ(r->message, "metric \"m\" has type counter but earlier samples of it had gauge");
+}
+
+TEST(Exposition, EscapesLabelValuesAndHelpPerFormat) {
+  auto s = snapshot_of({
+      R"({"name":"e","type":"gauge","help":"q\" b\\ n\n é","labels":{"l":"q\" b\\ n\n é"},"value":1})",
+  });
+  EXPECT_EQ(render_one(*s, ExpositionFormat::prometheus_text),
+            "# HELP e q\" b\\\\ n\\n é\n# TYPE e gauge\ne{l=\"q\\\" b\\\\ n\\n é\"} 1\n");
+  EXPECT_EQ(render_one(*s, ExpositionFormat::openmetrics),
+            "# TYPE e gauge\n# HELP e q\\\" b\\\\ n\\n é\ne{l=\"q\\\" b\\\\ n\\n é\"} 1\n# EOF\n");
+}
+
+TEST(Exposition, ValuesAndTimestamps) {
+  auto s = snapshot_of({
+      R"({"name":"v","labels":{"i":"1"},"value":0.1,"ts":1763856000123})",
+      R"({"name":"v","labels":{"i":"2"},"value":"NaN","ts":-1500})",
+      R"({"name":"v","labels":{"i":"3"},"value":"+Inf"})",
+      R"({"name":"v","labels":{"i":"4"},"value":"-Inf"})",
+      R"({"name":"v","labels":{"i":"5"},"value":1e300})",
+      R"({"name":"v","labels":{"i":"6"},"value":-0.0})",
+      R"({"name":"v","labels":{"i":"7"},"value":123456789012})",
+  });
+  EXPECT_EQ(render_one(*s, ExpositionFormat::prometheus_text, true),
+            "# TYPE v untyped\n"
+            "v{i=\"1\"} 0.1 1763856000123\nv{i=\"2\"} NaN -1500\nv{i=\"3\"} +Inf\n"
+            "v{i=\"4\"} -Inf\nv{i=\"5\"} 1e+300\nv{i=\"6\"} -0\nv{i=\"7\"} 123456789012\n");
+  EXPECT_EQ(render_one(*s, ExpositionFormat::openmetrics, true),
+            "# TYPE v unknown\n"
+            "v{i=\"1\"} 0.1 1763856000.123\nv{i=\"2\"} NaN -1.500\nv{i=\"3\"} +Inf\n"
+            "v{i=\"4\"} -Inf\nv{i=\"5\"} 1e+300\nv{i=\"6\"} -0\nv{i=\"7\"} 123456789012\n# EOF\n");
+  EXPECT_EQ(render_one(*s, ExpositionFormat::prometheus_text, false).find("1763856000123"),
+            std::string::npos);
+}
+
+TEST(Exposition, OpenMetricsCounterNamesUnitsAndClashes) {
+  auto s = snapshot_of({
+      R"({"name":"c_seconds_total","type":"counter","unit":"seconds","value":1})",
+      R"({"name":"no_suffix","type":"counter","value":1})",
+      R"({"name":"x_total","type":"counter","value":1})",
+      R"({"name":"x","type":"gauge","value":2})",
+      R"({"name":"g_bytes","type":"gauge","unit":"seconds","value":1})",
+  });
+  EXPECT_EQ(render_one(*s, ExpositionFormat::openmetrics),
+            "# TYPE c_seconds counter\n# UNIT c_seconds seconds\nc_seconds_total 1\n"
+            "# TYPE g_bytes gauge\ng_bytes 1\n"
+            "# TYPE no_suffix unknown\nno_suffix 1\n"
+            "# TYPE x gauge\nx 2\n"
+            "# TYPE x_total unknown\nx_total 1\n# EOF\n");
+}
+
+TEST(Exposition, MergesInputsLaterWinsAndTypeConflictsDropTheLater) {
+  auto a = snapshot_of({
+      R"({"name":"m","type":"gauge","labels":{"k":"1"},"value":1})",
+      R"({"name":"m","type":"gauge","labels":{"k":"3"},"value":3})",
+      R"({"name":"t","type":"gauge","value":1})",
+  });
+  auto b = snapshot_of({
+      R"({"name":"m","type":"gauge","help":"from b","labels":{"k":"2"},"value":2})",
+      R"({"name":"m","type":"gauge","labels":{"k":"3"},"value":30})",
+      R"({"name":"t","type":"counter","value":5})",
+  });
+  const Snapshot* both[] = {a.get(), b.get()};
+  MergedView view = merge_snapshots(both);
+  EXPECT_EQ(view.duplicates, 1u);
+  EXPECT_EQ(view.type_conflicts, 1u);
+  EXPECT_EQ(view.series, 4u);
+  EXPECT_EQ(render_to_string(view, {}),
+            "# HELP m from b\n# TYPE m gauge\nm{k=\"1\"} 1\nm{k=\"2\"} 2\nm{k=\"3\"} 30\n"
+            "# TYPE t gauge\nt 1\n");
+}
+
+TEST(Exposition, RendersInChunksToASink) {
+  std::vector<std::string> lines;
+  for (int i = 0; i < 5000; ++i)
+    lines.push_back(R"({"name":"m","labels":{"i":")" + std::to_string(100000 + i) +
+                    R"("},"value":1})");
+  auto s = snapshot_of(lines);
+  const Snapshot* ptrs[] = {s.get()};
+  MergedView view = merge_snapshots(ptrs);
+  std::string streamed;
+  int chunks = 0;
+  RenderBuffer out(
+      [&](std::string_view c) {
+        streamed += c;
+        ++chunks;
+      },
+      4096);
+  render(view, {}, out);
+  EXPECT_GT(chunks, 10);
+  EXPECT_EQ(streamed, render_to_string(view, {}));
+}
+
+}  // namespace
+}  // namespace kv
