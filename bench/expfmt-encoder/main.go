@@ -9,6 +9,9 @@
 // timestamps are not written (kv-promfmt's default). expfmt's text format has
 // no unit, so "unit" is ignored.
 //
+// With -timings it prints on stderr how long decoding the JSON and building
+// the families took, and how long sorting and expfmt's encoding took.
+//
 // Build offline from Debian's golang-github-prometheus-common-dev:
 //
 //	GO111MODULE=off GOPATH=/usr/share/gocode go build -o build/bench/expfmt-encoder ./bench/expfmt-encoder
@@ -17,12 +20,14 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"sort"
 	"strconv"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -86,6 +91,9 @@ func lessByLabelValues(a, b *dto.Metric) bool {
 }
 
 func main() {
+	timings := flag.Bool("timings", false, "print the time of each phase on stderr")
+	flag.Parse()
+	start := time.Now()
 	families := map[string]*dto.MetricFamily{}
 	in := bufio.NewScanner(os.Stdin)
 	in.Buffer(make([]byte, 1<<20), 1<<20)
@@ -138,6 +146,8 @@ func main() {
 		os.Exit(1)
 	}
 
+	decoded := time.Now()
+
 	names := make([]string, 0, len(families))
 	for n := range families {
 		names = append(names, n)
@@ -155,5 +165,9 @@ func main() {
 	if err := out.Flush(); err != nil && err != io.EOF {
 		fmt.Fprintf(os.Stderr, "expfmt-encoder: writing stdout: %v\n", err)
 		os.Exit(1)
+	}
+	if *timings {
+		fmt.Fprintf(os.Stderr, "expfmt-encoder: decode+build %.3f s, sort+encode %.3f s\n",
+			decoded.Sub(start).Seconds(), time.Since(decoded).Seconds())
 	}
 }
