@@ -4,6 +4,7 @@
 # first on PATH. KV_BUILD points at the build directory (make sets it).
 
 export LC_ALL=C
+bats_require_minimum_version 1.5.0
 KV_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 KV_BUILD="${KV_BUILD:-$KV_ROOT/build}"
 export PATH="$KV_BUILD/bin:$PATH"

@@ -1,0 +1,162 @@
+#!/usr/bin/env bats
+# kv-promfmt on the command line: flags, usage errors, exit statuses,
+# signals, several inputs, and faults of the input.
+
+setup() {
+  load helpers/common
+  common_setup
+}
+
+teardown() {
+  common_teardown
+}
+
+@test "--help goes to stdout with status 0 and names every option" {
+  run kv-promfmt --help
+  assert_success
+  assert_output_contains "Usage: kv-promfmt [OPTIONS] [INPUT...]"
+  assert_output_contains "--textfile PATH"
+  assert_output_contains "Exit status:"
+}
+
+@test "--version names the tool and the libraries it runs with" {
+  run kv-promfmt --version
+  assert_success
+  [[ "$output" =~ ^kv-promfmt\ .+\ \(simdjson\ [0-9.]+,\ cpp-httplib\ [0-9.]+,\ zlib\ [0-9.]+,\ spdlog\ [0-9.]+\)$ ]] || flunk "$output"
+}
+
+@test "usage errors exit 2 with the reason on stderr" {
+  run --separate-stderr kv-promfmt --format xml
+  assert_status 2
+  [ -z "$output" ] || flunk "stdout should be empty: $output"
+  [[ "$stderr" == *"--format"* && "$stderr" == *"Try 'kv-promfmt --help'"* ]] || flunk "$stderr"
+
+  run --separate-stderr kv-promfmt --no-such-flag
+  assert_status 2
+  run --separate-stderr kv-promfmt --stale-after soon --listen 127.0.0.1:0
+  assert_status 2
+  [[ "$stderr" == *'"soon" is not a duration'* ]] || flunk "$stderr"
+  run --separate-stderr kv-promfmt --listen nonsense
+  assert_status 2
+  [[ "$stderr" == *'"nonsense" is not an address'* ]] || flunk "$stderr"
+  run --separate-stderr kv-promfmt --max-line-size 0
+  assert_status 2
+}
+
+@test "a missing input file is a runtime failure naming the file" {
+  run --separate-stderr kv-promfmt "$TEST_TMP/nope.ndjson"
+  assert_status 1
+  [[ "$stderr" == *"cannot open input $TEST_TMP/nope.ndjson: No such file or directory"* ]] || flunk "$stderr"
+}
+
+@test "'-' reads stdin, and output is byte-identical for identical input" {
+  kv-gen-samples --vms 50 >"$TEST_TMP/in.ndjson"
+  kv-promfmt <"$TEST_TMP/in.ndjson" >"$TEST_TMP/a.txt"
+  kv-promfmt - <"$TEST_TMP/in.ndjson" >"$TEST_TMP/b.txt"
+  kv-promfmt "$TEST_TMP/in.ndjson" >"$TEST_TMP/c.txt"
+  cmp "$TEST_TMP/a.txt" "$TEST_TMP/b.txt"
+  cmp "$TEST_TMP/a.txt" "$TEST_TMP/c.txt"
+  [ "$(grep -c '^kubevirt_vmi_' "$TEST_TMP/a.txt")" -eq 1250 ]
+}
+
+@test "a 10 MiB line is rejected with its line number and the lines around it flow" {
+  {
+    echo '{"name":"kv_test_before","type":"gauge","help":"h","value":1}'
+    printf '{"name":"kv_test_huge","type":"gauge","help":"%s","value":2}\n' "$(head -c 10485760 /dev/zero | tr '\0' x)"
+    echo '{"name":"kv_test_after","type":"gauge","help":"h","value":3}'
+  } >"$TEST_TMP/big.ndjson"
+  run --separate-stderr kv-promfmt "$TEST_TMP/big.ndjson"
+  assert_status 3
+  assert_output_contains 'kv_test_before 1'
+  assert_output_contains 'kv_test_after 3'
+  refute_output_contains 'kv_test_huge'
+  [[ "$stderr" == *"$TEST_TMP/big.ndjson:2: line is longer than 1048576 bytes (see --max-line-size); line skipped"* ]] || flunk "$stderr"
+  # A larger limit takes it.
+  run kv-promfmt --max-line-size 20000000 "$TEST_TMP/big.ndjson"
+  assert_success
+  assert_output_contains 'kv_test_huge 2'
+}
+
+@test "empty input prints nothing and succeeds" {
+  run --separate-stderr kv-promfmt </dev/null
+  assert_success
+  [ -z "$output" ] && [ -z "$stderr" ]
+}
+
+@test "several inputs are merged; the later input wins a duplicate series" {
+  printf '%s\n' '{"name":"kv_test_m","type":"gauge","help":"h","labels":{"k":"1"},"value":1}' \
+    '{"name":"kv_test_m","type":"gauge","labels":{"k":"2"},"value":2}' '{"end":"a"}' >"$TEST_TMP/a.ndjson"
+  printf '%s\n' '{"name":"kv_test_m","type":"gauge","labels":{"k":"2"},"value":20}' \
+    '{"name":"kv_test_n","type":"gauge","help":"h","value":5}' '{"end":"b"}' >"$TEST_TMP/b.ndjson"
+  kv-promfmt --textfile "$TEST_TMP/out.prom" "$TEST_TMP/a.ndjson" "$TEST_TMP/b.ndjson"
+  run cat "$TEST_TMP/out.prom"
+  assert_output <<'OUT'
+# HELP kv_test_m h
+# TYPE kv_test_m gauge
+kv_test_m{k="1"} 1
+kv_test_m{k="2"} 20
+# HELP kv_test_n h
+# TYPE kv_test_n gauge
+kv_test_n 5
+OUT
+}
+
+@test "FIFOs are inputs too, read side by side" {
+  mkfifo "$TEST_TMP/f1" "$TEST_TMP/f2"
+  kv-promfmt --textfile "$TEST_TMP/out.prom" "$TEST_TMP/f1" "$TEST_TMP/f2" 2>"$TEST_TMP/err" &
+  local pid=$!
+  # The second FIFO gets its writer first: neither input blocks the other.
+  printf '%s\n' '{"name":"kv_test_b","type":"gauge","help":"h","value":2}' '{"end":"b"}' >"$TEST_TMP/f2"
+  printf '%s\n' '{"name":"kv_test_a","type":"gauge","help":"h","value":1}' '{"end":"a"}' >"$TEST_TMP/f1"
+  wait "$pid"
+  run cat "$TEST_TMP/out.prom"
+  assert_output_contains 'kv_test_a 1'
+  assert_output_contains 'kv_test_b 2'
+}
+
+@test "SIGTERM and SIGINT finish cleanly with status 0" {
+  local sig
+  for sig in TERM INT; do
+    mkfifo "$TEST_TMP/in.$sig"
+    kv-promfmt --textfile "$TEST_TMP/out.prom" "$TEST_TMP/in.$sig" 2>"$TEST_TMP/err" &
+    local pid=$!
+    exec 8>"$TEST_TMP/in.$sig"
+    printf '%s\n' '{"name":"kv_test_a","type":"gauge","help":"h","value":1}' '{"end":"a"}' >&8
+    wait_for 50 test -s "$TEST_TMP/out.prom"
+    kill -"$sig" "$pid"
+    local rc=0
+    wait "$pid" || rc=$?
+    exec 8>&-
+    [ "$rc" -eq 0 ] || flunk "SIG$sig: status $rc: $(cat "$TEST_TMP/err")"
+    grep -q "received" "$TEST_TMP/err"
+    rm -f "$TEST_TMP/out.prom"
+  done
+}
+
+@test "a closed stdout (EPIPE) is a quiet exit" {
+  kv-gen-samples --vms 2000 --snapshots 5 >"$TEST_TMP/in.ndjson"
+  run --separate-stderr bash -c "kv-promfmt '$TEST_TMP/in.ndjson' | head -n 1; echo \"\${PIPESTATUS[0]}\" >'$TEST_TMP/rc'"
+  assert_success
+  [ "$(cat "$TEST_TMP/rc")" -eq 0 ] || flunk "kv-promfmt exited $(cat "$TEST_TMP/rc")"
+  [ -z "$stderr" ] || flunk "stderr should be empty: $stderr"
+}
+
+@test "self-metrics are off on stdout by default and count rejected lines when asked" {
+  printf '%s\n' '{"name":"kv_test_a","type":"gauge","help":"h","value":1}' 'garbage' \
+    '{"name":"kv_test_a","labels":{"__x":"1"},"type":"gauge","value":1}' '{"end":"a"}' >"$TEST_TMP/in.ndjson"
+  run kv-promfmt "$TEST_TMP/in.ndjson"
+  refute_output_contains kv_promfmt_
+  KV_NOW=1763856000000 run --separate-stderr kv-promfmt --self-metrics "$TEST_TMP/in.ndjson"
+  assert_status 3
+  assert_output_contains "kv_promfmt_lines_rejected_total{input=\"$TEST_TMP/in.ndjson\",reason=\"invalid_json\"} 1"
+  assert_output_contains "kv_promfmt_lines_rejected_total{input=\"$TEST_TMP/in.ndjson\",reason=\"reserved_label_name\"} 1"
+  assert_output_contains "kv_promfmt_snapshots_published_total{input=\"$TEST_TMP/in.ndjson\"} 1"
+  assert_output_contains "kv_promfmt_samples{input=\"$TEST_TMP/in.ndjson\"} 1"
+  assert_output_contains "kv_promfmt_last_snapshot_timestamp_seconds{input=\"$TEST_TMP/in.ndjson\"} 1763856000"
+  printf '%s\n' "$output" | promtool check metrics
+}
+
+@test "make demo's pipeline passes promtool" {
+  run bash -c 'kv-gen-samples --vms 3 | kv-promfmt | promtool check metrics'
+  assert_success
+}
