@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <set>
 
 namespace kv {
@@ -45,9 +44,11 @@ void append_om_timestamp(std::string& out, std::int64_t ms) {
     ms = -ms;
   }
   append_int(out, ms / 1000);
-  char frac[5];
-  std::snprintf(frac, sizeof frac, ".%03d", static_cast<int>(ms % 1000));
-  out += frac;
+  int frac = static_cast<int>(ms % 1000);
+  out += '.';
+  out += static_cast<char>('0' + frac / 100);
+  out += static_cast<char>('0' + frac / 10 % 10);
+  out += static_cast<char>('0' + frac % 10);
 }
 
 void append_series(std::string& out, std::string_view name, const Series& s,

@@ -131,7 +131,7 @@ PY
   local reader_status=0
   wait "$READER_PID" || reader_status=$?
   READER_PID=
-  echo "writer status $status; reader: $(cat "$TEST_TMP/reader.out")"
+  echo "writer status $status; reader: $(tail -n1 "$TEST_TMP/reader.out")"
   [ "$status" -eq 0 ] || flunk "writer failed (status $status): $(cat "$TEST_TMP/writer.err")"
   [ "$reader_status" -eq 0 ] || flunk "the reader saw broken files:"$'\n'"$(cat "$TEST_TMP/reader.out")"
 

@@ -198,7 +198,7 @@ int main(int argc, char** argv) {
         if (r.outcome == InputOutcome::strict_reject || r.outcome == InputOutcome::output_closed)
           fatal = true;
       if (fatal) break;
-      if (finished == o.inputs.size()) {
+      if (finished == o.inputs.size() && !all_ended) {
         all_ended = true;
         if (o.listen.empty()) break;
         if (!o.keep_serving) {
