@@ -13,6 +13,7 @@ DESTDIR  ?=
 BUILD    ?= build
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
 
+SHELL    := /bin/bash
 CXX      ?= g++
 PKGS     := CLI11 spdlog simdjson cpp-httplib zlib
 CXXFLAGS ?= -O2 -g
@@ -109,9 +110,7 @@ doccheck: all
 
 test: check-deps
 	$(MAKE) all
-	$(MAKE) unit
-	$(MAKE) lint
-	$(MAKE) bats
+	set -o pipefail; { $(MAKE) unit && $(MAKE) lint && $(MAKE) bats; } 2>&1 | tests/helpers/summarize
 
 demo: check-deps
 	$(MAKE) all
