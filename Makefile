@@ -14,6 +14,7 @@ BUILD    ?= build
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
 
 SHELL    := /bin/bash
+MAKEFLAGS += --no-print-directory
 CXX      ?= g++
 PKGS     := CLI11 spdlog simdjson cpp-httplib zlib
 CXXFLAGS ?= -O2 -g
