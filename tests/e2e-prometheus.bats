@@ -15,18 +15,6 @@ JOB=kvpromfmt
 # What Prometheus 2.42 sends (scrape/scrape.go, scrapeAcceptHeader).
 PROM_ACCEPT='application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1'
 
-# Distinctive samples: the label values need escaping in the text formats.
-write_fixture() {
-  cat >"$1" <<'EOF'
-{"name":"kvtest_escaped_info","type":"gauge","help":"Label values with \"quotes\", back\\slashes and UTF-8.","labels":{"quote":"say \"hi\"","backslash":"C:\\dir\\","newline":"line1\nline2","utf8":"Grüße, 世界 🚀"},"value":1}
-{"name":"kvtest_bytes","type":"gauge","help":"A large integer.","unit":"bytes","labels":{"vm":"a"},"value":123456789012}
-{"name":"kvtest_ratio","type":"gauge","labels":{"vm":"a"},"value":-0.000123456789}
-{"name":"kvtest_ops_total","type":"counter","help":"A counter.","labels":{"vm":"a"},"value":42.5}
-{"name":"kvtest_inf","labels":{"vm":"a"},"value":"+Inf"}
-{"name":"kvtest_nan","type":"gauge","labels":{"vm":"a"},"value":"NaN"}
-{"end":"fixture"}
-EOF
-}
 
 # GET on Prometheus's HTTP API: prom_api PATH [curl args...]
 prom_api() {
@@ -75,7 +63,7 @@ setup_file() {
   # Two sources: a KubeVirt-shaped stream (two snapshots, so that the
   # counters of the last one carry full-precision fractions) and the fixture.
   kv-gen-samples --vms 3 --snapshots 2 >"$E2E_TMP/gen.ndjson"
-  write_fixture "$E2E_TMP/fixture.ndjson"
+  cp "$KV_ROOT/tests/fixtures/distinctive-samples.ndjson" "$E2E_TMP/fixture.ndjson"
 
   kv-promfmt --listen 127.0.0.1:0 --keep-serving "$E2E_TMP/gen.ndjson" "$E2E_TMP/fixture.ndjson" \
     2>"$E2E_TMP/promfmt.log" 3>&- &
