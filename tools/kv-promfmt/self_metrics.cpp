@@ -1,5 +1,7 @@
 #include "self_metrics.hpp"
 
+#include "metric_catalog.hpp"
+
 namespace kv::promfmt {
 
 SelfMetrics::SelfMetrics(std::vector<std::string> input_names, bool with_textfile)
@@ -39,42 +41,36 @@ std::shared_ptr<Snapshot> SelfMetrics::snapshot() const {
   std::lock_guard lock(mu_);
   SnapshotBuilder builder;
   SampleRecord s;
-  auto add = [&](std::string_view name, MetricType type, std::string_view help,
-                 std::vector<LabelPair> labels, double value, std::string_view unit = {}) {
-    s.name = name;
-    s.type = type;
-    s.help = help;
-    s.unit = unit;
+  // Names, types, units and help come from the metric catalog.
+  auto add = [&](MetricId id, std::vector<LabelPair> labels, double value) {
+    const MetricInfo& info = metric_info(id);
+    s.name = info.name;
+    s.type = *sample_type(info.type);
+    s.help = info.help;
+    s.unit = info.unit;
     s.labels = std::move(labels);
     s.value = value;
     builder.add(s);
   };
   for (const PerInput& in : inputs_) {
-    add("kv_promfmt_snapshots_published_total", MetricType::counter,
-        "Snapshots of this input published (closed by an end record).", {{"input", in.name}},
+    add(MetricId::kv_promfmt_snapshots_published_total, {{"input", in.name}},
         static_cast<double>(in.snapshots));
-    add("kv_promfmt_samples", MetricType::gauge,
-        "Series in the latest published snapshot of this input.", {{"input", in.name}},
-        static_cast<double>(in.samples));
-    add("kv_promfmt_duplicate_series_total", MetricType::counter,
-        "Series dropped because a later sample in the same snapshot had the same name and "
-        "labels.",
-        {{"input", in.name}}, static_cast<double>(in.duplicates));
+    add(MetricId::kv_promfmt_samples, {{"input", in.name}}, static_cast<double>(in.samples));
+    add(MetricId::kv_promfmt_duplicate_series_total, {{"input", in.name}},
+        static_cast<double>(in.duplicates));
     if (in.snapshots > 0)
-      add("kv_promfmt_last_snapshot_timestamp_seconds", MetricType::gauge,
-          "When the latest snapshot of this input was published, in seconds since the epoch.",
-          {{"input", in.name}}, static_cast<double>(in.last_snapshot_ms) / 1000.0, "seconds");
+      add(MetricId::kv_promfmt_last_snapshot_timestamp_seconds, {{"input", in.name}},
+          static_cast<double>(in.last_snapshot_ms) / 1000.0);
     for (std::size_t r = 0; r < kRejectReasonCount; ++r) {
       if (in.rejected[r] == 0) continue;
-      add("kv_promfmt_lines_rejected_total", MetricType::counter,
-          "Input lines skipped because they broke the sample stream contract, by reason.",
+      add(MetricId::kv_promfmt_lines_rejected_total,
           {{"input", in.name}, {"reason", to_string(static_cast<RejectReason>(r))}},
           static_cast<double>(in.rejected[r]));
     }
   }
   if (with_textfile_)
-    add("kv_promfmt_textfile_write_errors_total", MetricType::counter,
-        "Failed attempts to replace the --textfile.", {}, static_cast<double>(textfile_errors_));
+    add(MetricId::kv_promfmt_textfile_write_errors_total, {},
+        static_cast<double>(textfile_errors_));
   return builder.finish("kv-promfmt");
 }
 

@@ -1,0 +1,56 @@
+// The metric catalog: every metric the toolkit knows, with its type, unit,
+// source, labels and help, defined once as rows of metric_catalog.def.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+
+#include "metric_model.hpp"
+
+namespace kv {
+
+// Where a metric's value comes from.
+enum class MetricSource : std::uint8_t {
+  libvirt_domstats,  // libvirt on the node: domain stats, guest agent, jobs, host capabilities
+  k8s_api,           // objects read from the Kubernetes API
+  internal,          // a KubeVirt component's own state (readiness, queues, clients)
+  self,              // this toolkit's own health
+};
+
+// A catalog row's type. The sample stream carries counters and gauges
+// (MetricType); KubeVirt also has histograms, which it cannot carry yet.
+enum class CatalogType : std::uint8_t { counter, gauge, histogram };
+
+struct MetricInfo {
+  std::string_view name;
+  CatalogType type;
+  std::string_view unit;    // "seconds", "bytes", ...; empty when none
+  MetricSource source;
+  std::string_view labels;  // comma-separated; "prefix_*" is a family of labels
+  std::string_view help;
+};
+
+// One enumerator per catalog row, named like the metric, in row order, so a
+// producer names a metric it emits with a compile-time check.
+enum class MetricId : std::uint16_t {
+#define KV_METRIC(name, ...) name,
+#include "metric_catalog.def"
+#undef KV_METRIC
+};
+
+// Every row, in metric_catalog.def order.
+std::span<const MetricInfo> metric_catalog();
+const MetricInfo& metric_info(MetricId id);
+// nullptr when no row has this name.
+const MetricInfo* find_metric(std::string_view name);
+
+// The words of ../shared/reference/kubevirt-metrics.tsv: "libvirt-domstats",
+// "k8s-api", "internal"; and "self".
+std::string_view to_string(MetricSource source);
+std::string_view to_string(CatalogType type);
+// The sample stream type of a row; nullopt for a histogram.
+std::optional<MetricType> sample_type(CatalogType type);
+
+}  // namespace kv
