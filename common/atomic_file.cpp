@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <string>
+#include <stdexcept>
 #include <system_error>
 
 namespace kv {
@@ -29,7 +31,9 @@ void replace_file_atomically(const std::string& path, unsigned mode,
   // The temp name must not end in .prom: node_exporter reads only *.prom.
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot create " + tmp);
+  if (fd < 0)
+    throw std::runtime_error("cannot write " + path + ": cannot create " + tmp + ": " +
+                             std::strerror(errno));
   try {
     produce([fd](std::string_view chunk) { write_all(fd, chunk); });
     if (::fchmod(fd, mode) != 0)
@@ -41,11 +45,12 @@ void replace_file_atomically(const std::string& path, unsigned mode,
     }
     fd = -1;
     if (::rename(tmp.c_str(), path.c_str()) != 0)
-      throw std::system_error(errno, std::generic_category(), "rename to " + path);
+      throw std::system_error(errno, std::generic_category(), "rename");
   } catch (const std::system_error& e) {
     if (fd >= 0) ::close(fd);
     ::unlink(tmp.c_str());
-    throw std::system_error(e.code(), "cannot write " + path + ": " + e.what());
+    // what() is "<step>: <errno text>", which says it all.
+    throw std::runtime_error("cannot write " + path + ": " + e.what());
   }
   // Make the rename itself durable; failing here loses nothing already visible.
   int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -12,8 +12,8 @@ namespace kv {
 using WriteChunk = std::function<void(std::string_view)>;
 
 // Calls `produce` with a writer for the temp file, then renames it over
-// `path` with the given mode. Throws std::system_error naming the path; the
-// temp file is removed on failure.
+// `path` with the given mode. Throws std::runtime_error naming the path and
+// the step that failed; the temp file is removed on failure.
 void replace_file_atomically(const std::string& path, unsigned mode,
                              const std::function<void(const WriteChunk&)>& produce);
 

@@ -109,9 +109,13 @@ Negotiated negotiate_format(std::string_view accept) {
 }
 
 bool accepts_gzip(std::string_view accept_encoding) {
-  for (const MediaRange& r : parse_list(accept_encoding))
-    if ((iequals(r.type, "gzip") || r.type == "*") && r.q > 0) return true;
-  return false;
+  // An explicit "gzip" entry decides; "*" only speaks for what is not named.
+  std::optional<double> gzip_q, any_q;
+  for (const MediaRange& r : parse_list(accept_encoding)) {
+    if (iequals(r.type, "gzip") || iequals(r.type, "x-gzip")) gzip_q = r.q;
+    else if (r.type == "*") any_q = r.q;
+  }
+  return gzip_q ? *gzip_q > 0 : any_q.value_or(0) > 0;
 }
 
 }  // namespace kv

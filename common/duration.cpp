@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstdint>
+#include <limits>
 
 namespace kv {
 
@@ -21,6 +22,8 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
     else if (text.starts_with("h")) unit = 3'600'000, text.remove_prefix(1);
     else if (text.starts_with("d")) unit = 86'400'000, text.remove_prefix(1);
     else return std::nullopt;
+    constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+    if (n > (kMax - total) / unit) return std::nullopt;  // would overflow
     total += n * unit;
   }
   return std::chrono::milliseconds(total);

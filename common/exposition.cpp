@@ -39,12 +39,13 @@ void append_int(std::string& out, std::int64_t v) {
 
 // OpenMetrics timestamps are seconds; keep the milliseconds exact.
 void append_om_timestamp(std::string& out, std::int64_t ms) {
-  if (ms < 0) {
-    out += '-';
-    ms = -ms;
-  }
-  append_int(out, ms / 1000);
-  int frac = static_cast<int>(ms % 1000);
+  // Unsigned, so that the most negative value has a magnitude too.
+  std::uint64_t magnitude = ms < 0 ? 0 - static_cast<std::uint64_t>(ms) : static_cast<std::uint64_t>(ms);
+  if (ms < 0) out += '-';
+  char buf[24];
+  auto res = std::to_chars(buf, buf + sizeof buf, magnitude / 1000);
+  out.append(buf, res.ptr);
+  int frac = static_cast<int>(magnitude % 1000);
   out += '.';
   out += static_cast<char>('0' + frac / 100);
   out += static_cast<char>('0' + frac / 10 % 10);
@@ -79,7 +80,8 @@ void for_each_series(const MergedFamily& family, Visit&& visit) {
     for (std::size_t p = 0; p < family.parts.size(); ++p) {
       if (pos[p] == family.parts[p].size()) continue;
       const Series& s = family.parts[p][pos[p]];
-      if (!best || s.labels <= best->labels) best = &s;
+      // On equal label sets the later part is taken: later inputs win.
+      if (!best || !label_set_less(best->labels, s.labels)) best = &s;
     }
     if (!best) return;
     std::string_view labels = best->labels;
@@ -114,7 +116,6 @@ MergedView merge_snapshots(std::span<const Snapshot* const> snapshots) {
     if (!view.families.empty() && view.families.back().name == f.name) {
       MergedFamily& m = view.families.back();
       if (m.type != f.type) {
-        ++view.type_conflicts;
         view.conflicts.push_back(f.name);
         continue;
       }
@@ -126,17 +127,18 @@ MergedView merge_snapshots(std::span<const Snapshot* const> snapshots) {
     view.families.push_back({f.name, f.name, f.type, "unknown", f.help, f.unit, {part}});
   }
 
-  // OpenMetrics names: a counter "x_total" is family "x", unless that name
-  // is taken by another family; then it stays "x_total" of type unknown.
-  std::set<std::string_view> names;
-  for (const MergedFamily& m : view.families) names.insert(m.name);
+  // OpenMetrics names: a counter "x_total" is family "x", which also owns
+  // the sample name "x_created"; when another family has either name, the
+  // counter stays "x_total", of type unknown.
+  std::set<std::string, std::less<>> names;
+  for (const MergedFamily& m : view.families) names.emplace(m.name);
   for (MergedFamily& m : view.families) {
     if (m.type == MetricType::gauge) {
       m.om_type = "gauge";
     } else if (m.type == MetricType::counter && m.name.size() > kTotal.size() &&
                m.name.ends_with(kTotal)) {
       std::string_view stem = m.name.substr(0, m.name.size() - kTotal.size());
-      if (!names.count(stem)) {
+      if (!names.contains(stem) && !names.contains(std::string(stem) + "_created")) {
         m.om_name = stem;
         m.om_type = "counter";
       }
@@ -148,14 +150,6 @@ MergedView merge_snapshots(std::span<const Snapshot* const> snapshots) {
     return view.families[a].om_name < view.families[b].om_name;
   });
 
-  for (const MergedFamily& m : view.families) {
-    std::size_t raw = 0, kept = 0;
-    for (const auto& part : m.parts) raw += part.size();
-    if (m.parts.size() == 1) kept = raw;
-    else for_each_series(m, [&](const Series&) { ++kept; });
-    view.series += kept;
-    view.duplicates += raw - kept;
-  }
   return view;
 }
 

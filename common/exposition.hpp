@@ -37,14 +37,12 @@ struct MergedFamily {
 struct MergedView {
   std::vector<MergedFamily> families;  // sorted by name
   std::vector<std::size_t> om_order;   // indexes of families sorted by om_name
-  std::size_t series = 0;              // after duplicates across inputs are removed
-  std::size_t duplicates = 0;          // series hidden by a later input's
-  std::size_t type_conflicts = 0;      // families dropped for a type clash
-  std::vector<std::string> conflicts;  // their names, for the log
+  std::vector<std::string> conflicts;  // families dropped for a type clash, for the log
 };
 
-// The snapshots must outlive the view. Later snapshots win duplicates;
-// a family whose type differs from the first input's is left out.
+// The snapshots must outlive the view. Later snapshots win duplicate series
+// (when rendered); a family whose type differs from the first input's is
+// left out.
 MergedView merge_snapshots(std::span<const Snapshot* const> snapshots);
 
 struct RenderOptions {

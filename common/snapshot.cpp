@@ -29,16 +29,20 @@ char* write_escaped(char* out, std::string_view value) {
 }
 
 std::size_t rendered_labels_size(const std::vector<LabelPair>& labels) {
-  if (labels.empty()) return 0;
-  std::size_t n = 2 + labels.size() - 1;  // braces and commas
-  for (const auto& [name, value] : labels) n += name.size() + 3 + escaped_size(value);
-  return n;
+  std::size_t n = 0, count = 0;
+  for (const auto& [name, value] : labels) {
+    if (value.empty()) continue;
+    n += name.size() + 3 + escaped_size(value);
+    ++count;
+  }
+  return count == 0 ? 0 : n + 2 + count - 1;  // braces and commas
 }
 
 char* write_labels(char* out, const std::vector<LabelPair>& labels) {
   *out++ = '{';
   bool first = true;
   for (const auto& [name, value] : labels) {
+    if (value.empty()) continue;
     if (!first) *out++ = ',';
     first = false;
     std::memcpy(out, name.data(), name.size());
@@ -75,8 +79,35 @@ void append_escaped_label_value(std::string& out, std::string_view value) {
 
 std::string render_labels(const std::vector<LabelPair>& labels) {
   std::string out(rendered_labels_size(labels), '\0');
-  if (!labels.empty()) write_labels(out.data(), labels);
+  if (!out.empty()) write_labels(out.data(), labels);
   return out;
+}
+
+namespace {
+// The byte at `i` of a rendered label set, ranked so that byte order becomes
+// label-set order: the end of the set, of a value and of a name come before
+// any character, and escapes rank as the character they stand for.
+int label_rank(std::string_view s, std::size_t i) {
+  auto unescaped = [](char e) { return static_cast<unsigned char>(e == 'n' ? '\n' : e); };
+  std::size_t backslashes = 0;
+  while (backslashes < i && s[i - 1 - backslashes] == '\\') ++backslashes;
+  if (backslashes % 2 == 1) return 4 + unescaped(s[i]);  // the second byte of an escape
+  char c = s[i];
+  if (c == '\\') return 4 + unescaped(s[i + 1]);  // an escape: rank what it stands for
+  if (c == '}') return 0;  // end of the set
+  if (c == '"') return 1;  // end of a value
+  if (c == ',') return 2;  // next label
+  if (c == '=') return 3;  // end of a name
+  return 4 + static_cast<unsigned char>(c);
+}
+}  // namespace
+
+bool label_set_less(std::string_view a, std::string_view b) {
+  std::size_t n = std::min(a.size(), b.size());
+  auto diff = std::mismatch(a.begin(), a.begin() + n, b.begin());
+  std::size_t i = static_cast<std::size_t>(diff.first - a.begin());
+  if (i == n) return a.size() < b.size();
+  return label_rank(a, i) < label_rank(b, i);
 }
 
 std::optional<Reject> SnapshotBuilder::add(const SampleRecord& sample) {
@@ -134,9 +165,11 @@ std::shared_ptr<Snapshot> SnapshotBuilder::finish(std::string producer) {
     std::vector<std::uint32_t> cursor = offset;
     for (const Entry& e : entries_) snap->series[cursor[e.family]++] = e.series;
   }
-  std::vector<Entry>().swap(entries_);
+  entries_.clear();  // keeps the capacity for the next snapshot
 
-  auto by_labels = [](const Series& a, const Series& b) { return a.labels < b.labels; };
+  auto by_labels = [](const Series& a, const Series& b) {
+    return label_set_less(a.labels, b.labels);
+  };
   std::uint32_t out = 0;
   snap->families.reserve(order.size());
   for (std::uint32_t f : order) {

@@ -95,6 +95,12 @@ class SnapshotBuilder {
 // Escapes a label value for both exposition formats: \\, \" and \n.
 void append_escaped_label_value(std::string& out, std::string_view value);
 // Renders a sorted label set as {a="x",b="y"} (empty for no labels).
+// Labels with an empty value are left out: to Prometheus they are absent.
 std::string render_labels(const std::vector<LabelPair>& labels);
+
+// Orders rendered label sets as the label sets themselves: by the first
+// label name, then its value, and so on; a set that is a prefix of another
+// comes first: {a="x"} < {a="x",b="y"} < {a="x y"} < {aa="x"}.
+bool label_set_less(std::string_view a, std::string_view b);
 
 }  // namespace kv

@@ -125,12 +125,62 @@ TEST(Exposition, MergesInputsLaterWinsAndTypeConflictsDropTheLater) {
   });
   const Snapshot* both[] = {a.get(), b.get()};
   MergedView view = merge_snapshots(both);
-  EXPECT_EQ(view.duplicates, 1u);
-  EXPECT_EQ(view.type_conflicts, 1u);
-  EXPECT_EQ(view.series, 4u);
+  EXPECT_EQ(view.conflicts, std::vector<std::string>{"t"});
   EXPECT_EQ(render_to_string(view, {}),
             "# HELP m from b\n# TYPE m gauge\nm{k=\"1\"} 1\nm{k=\"2\"} 2\nm{k=\"3\"} 30\n"
             "# TYPE t gauge\nt 1\n");
+}
+
+TEST(Exposition, SeriesAreOrderedByLabelSetAndEmptyValuesAreAbsent) {
+  auto s = snapshot_of({
+      R"({"name":"o","labels":{"a":"x","b":"y"},"value":3})",
+      R"({"name":"o","labels":{"a":"x y"},"value":2})",
+      R"({"name":"o","labels":{"a":"x"},"value":1})",
+      R"({"name":"o","labels":{"a":"x\"q"},"value":4})",
+      R"({"name":"o","labels":{"aa":"1"},"value":5})",
+      R"({"name":"o","labels":{"a":"","c":""},"value":0})",
+      R"({"name":"e","labels":{"a":""},"value":1})",
+      R"({"name":"e","value":2})",
+  });
+  EXPECT_EQ(render_one(*s, ExpositionFormat::prometheus_text),
+            "# TYPE e untyped\ne 2\n"
+            "# TYPE o untyped\no 0\no{a=\"x\"} 1\no{a=\"x\",b=\"y\"} 3\no{a=\"x y\"} 2\n"
+            "o{a=\"x\\\"q\"} 4\no{aa=\"1\"} 5\n");
+  EXPECT_EQ(s->duplicates, 1u);
+}
+
+TEST(Exposition, LabelSetOrderIsAStrictTotalOrder) {
+  std::vector<std::string> sets = {"", "{a=\"x\"}", "{a=\"x y\"}", "{a=\"x\",b=\"y\"}",
+                                   "{a=\"x=y\"}", "{a=\"x\\\"\"}", "{a=\"x\\\\\"}",
+                                   "{a=\"x\\n\"}", "{aa=\"x\"}", "{a=\"x}\"}", "{a=\"x,\"}"};
+  for (const auto& a : sets)
+    for (const auto& b : sets) {
+      if (a == b) {
+        EXPECT_FALSE(label_set_less(a, b)) << a;
+      } else {
+        EXPECT_NE(label_set_less(a, b), label_set_less(b, a)) << a << " vs " << b;
+      }
+      for (const auto& c : sets) {
+        if (label_set_less(a, b) && label_set_less(b, c)) {
+          EXPECT_TRUE(label_set_less(a, c)) << a << " < " << b << " < " << c;
+        }
+      }
+    }
+}
+
+TEST(Exposition, OpenMetricsCounterFamilyMustNotClashWithCreated) {
+  auto s = snapshot_of({
+      R"({"name":"foo_total","type":"counter","value":1})",
+      R"({"name":"foo_created","type":"gauge","value":1})",
+  });
+  EXPECT_EQ(render_one(*s, ExpositionFormat::openmetrics),
+            "# TYPE foo_created gauge\nfoo_created 1\n# TYPE foo_total unknown\nfoo_total 1\n# EOF\n");
+}
+
+TEST(Exposition, ExtremeTimestamps) {
+  auto s = snapshot_of({R"({"name":"t","value":1,"ts":-9223372036854775808})"});
+  EXPECT_EQ(render_one(*s, ExpositionFormat::openmetrics, true),
+            "# TYPE t unknown\nt 1 -9223372036854775.808\n# EOF\n");
 }
 
 TEST(Exposition, RendersInChunksToASink) {

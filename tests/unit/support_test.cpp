@@ -56,6 +56,8 @@ TEST(Negotiation, Gzip) {
   EXPECT_FALSE(accepts_gzip(""));
   EXPECT_FALSE(accepts_gzip("gzip;q=0"));
   EXPECT_FALSE(accepts_gzip("identity, br"));
+  EXPECT_FALSE(accepts_gzip("gzip;q=0, *"));
+  EXPECT_TRUE(accepts_gzip("br;q=1, x-gzip;q=0.1"));
 }
 
 TEST(Duration, ParsesAndFormats) {
@@ -67,6 +69,7 @@ TEST(Duration, ParsesAndFormats) {
   EXPECT_FALSE(parse_duration("5"));
   EXPECT_FALSE(parse_duration("-5s"));
   EXPECT_FALSE(parse_duration("5x"));
+  EXPECT_FALSE(parse_duration("9999999999999999h"));  // overflows 64-bit milliseconds
   EXPECT_EQ(format_duration(std::chrono::milliseconds(5'400'250)), "1h30m250ms");
 }
 
@@ -152,8 +155,14 @@ TEST(AtomicFile, ReplacesWithModeAndLeavesNoTempFile) {
   struct stat st {};
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0644u);
-  EXPECT_THROW(replace_file_atomically(dir + "/missing/x.prom", 0644, [](const WriteChunk&) {}),
-               std::system_error);
+  try {
+    replace_file_atomically(dir + "/missing/x.prom", 0644, [](const WriteChunk&) {});
+    ADD_FAILURE() << "no error for a missing directory";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()), "cannot write " + dir + "/missing/x.prom: cannot create " + dir +
+                                         "/missing/x.prom.tmp." + std::to_string(::getpid()) +
+                                         ": No such file or directory");
+  }
   ::unlink(path.c_str());
   EXPECT_EQ(::rmdir(dir.c_str()), 0) << "a temp file was left behind";
 }
