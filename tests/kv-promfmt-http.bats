@@ -198,3 +198,33 @@ wait_ready() { wait_for 50 curl -sf "$(url /readyz)"; }
   requests="$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' <<<"$output")"
   [ "$requests" -ge 1000 ] || flunk "only $requests requests"
 }
+
+@test "idle keep-alive connections neither starve new scrapes nor delay SIGTERM" {
+  start_promfmt_server
+  feed 2
+  wait_ready
+  # Twelve clients scrape once and then keep their connections open, idle.
+  "$PYTHON3" - "$PROMFMT_PORT" >"$TEST_TMP/idle.log" 2>&1 <<'PY' &
+import http.client, sys, time
+conns = []
+for _ in range(12):
+    c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=5)
+    c.request("GET", "/metrics")
+    c.getresponse().read()
+    conns.append(c)
+print("idle", len(conns), flush=True)
+time.sleep(20)
+PY
+  local idle=$!
+  wait_for 50 grep -q 'idle 12' "$TEST_TMP/idle.log"
+  run curl -s -m 3 -o /dev/null -w '%{http_code}' "$(url /metrics)"
+  assert_output 200
+  local start=$SECONDS rc=0
+  kill -TERM "$PROMFMT_PID"
+  wait "$PROMFMT_PID" || rc=$?
+  PROMFMT_PID=
+  kill "$idle" 2>/dev/null || true
+  wait "$idle" 2>/dev/null || true
+  [ "$rc" -eq 0 ] || flunk "status $rc"
+  [ $((SECONDS - start)) -le 3 ] || flunk "SIGTERM took $((SECONDS - start))s"
+}

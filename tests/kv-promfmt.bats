@@ -41,6 +41,8 @@ teardown() {
   [[ "$stderr" == *'"nonsense" is not an address'* ]] || flunk "$stderr"
   run --separate-stderr kv-promfmt --max-line-size 0
   assert_status 2
+  run --separate-stderr kv-promfmt --max-line-size 18446744073709551615
+  assert_status 2
 }
 
 @test "a missing input file is a runtime failure naming the file" {
@@ -101,17 +103,64 @@ kv_test_n 5
 OUT
 }
 
-@test "FIFOs are inputs too, read side by side" {
+@test "FIFOs are inputs too, read side by side, and reopened for the next writer" {
   mkfifo "$TEST_TMP/f1" "$TEST_TMP/f2"
   kv-promfmt --textfile "$TEST_TMP/out.prom" "$TEST_TMP/f1" "$TEST_TMP/f2" 2>"$TEST_TMP/err" &
   local pid=$!
   # The second FIFO gets its writer first: neither input blocks the other.
   printf '%s\n' '{"name":"kv_test_b","type":"gauge","help":"h","value":2}' '{"end":"b"}' >"$TEST_TMP/f2"
   printf '%s\n' '{"name":"kv_test_a","type":"gauge","help":"h","value":1}' '{"end":"a"}' >"$TEST_TMP/f1"
-  wait "$pid"
+  wait_for 50 grep -q 'kv_test_a 1' "$TEST_TMP/out.prom"
   run cat "$TEST_TMP/out.prom"
-  assert_output_contains 'kv_test_a 1'
   assert_output_contains 'kv_test_b 2'
+  # A later writer of the same FIFO replaces that input's snapshot.
+  printf '%s\n' '{"name":"kv_test_a","type":"gauge","help":"h","value":10}' '{"end":"a"}' >"$TEST_TMP/f1"
+  wait_for 50 grep -q 'kv_test_a 10' "$TEST_TMP/out.prom"
+  kill -TERM "$pid"
+  local rc=0
+  wait "$pid" || rc=$?
+  [ "$rc" -eq 0 ] || flunk "status $rc: $(cat "$TEST_TMP/err")"
+  grep -q "f1: the writer closed the FIFO; waiting for the next one" "$TEST_TMP/err"
+}
+
+@test "several regular files give the same bytes on every run" {
+  kv-gen-samples --vms 30 --seed 1 >"$TEST_TMP/a.ndjson"
+  kv-gen-samples --vms 40 --seed 2 --snapshots 2 >"$TEST_TMP/b.ndjson"
+  local i
+  for i in 1 2 3 4 5 6 7 8; do
+    kv-promfmt "$TEST_TMP/a.ndjson" "$TEST_TMP/b.ndjson" | md5sum
+  done | sort -u >"$TEST_TMP/sums"
+  [ "$(wc -l <"$TEST_TMP/sums")" -eq 1 ] || flunk "outputs differ: $(cat "$TEST_TMP/sums")"
+}
+
+@test "stdout write errors other than EPIPE are a failure" {
+  printf '%s\n' '{"name":"kv_test_a","type":"gauge","help":"h","value":1}' '{"end":"a"}' >"$TEST_TMP/in.ndjson"
+  run --separate-stderr bash -c "kv-promfmt '$TEST_TMP/in.ndjson' >/dev/full"
+  assert_status 1
+  [[ "$stderr" == *"cannot write to stdout"*"No space left on device"* ]] || flunk "$stderr"
+  run --separate-stderr bash -c "kv-promfmt '$TEST_TMP/in.ndjson' >&-"
+  assert_status 1
+  [[ "$stderr" == *"Bad file descriptor"* ]] || flunk "$stderr"
+}
+
+@test "a closed stdin reads as empty input and signals still work" {
+  run --separate-stderr bash -c 'kv-promfmt <&-'
+  assert_success
+}
+
+@test "SIGTERM exits at once even while stdout is blocked" {
+  kv-gen-samples --vms 3000 --snapshots 3 >"$TEST_TMP/in.ndjson"
+  mkfifo "$TEST_TMP/out"
+  kv-promfmt "$TEST_TMP/in.ndjson" >"$TEST_TMP/out" 2>"$TEST_TMP/err" &
+  local pid=$!
+  exec 9<"$TEST_TMP/out"  # a reader that never reads: the pipe fills up
+  sleep 0.5
+  kill -TERM "$pid"
+  local rc=0 start=$SECONDS
+  wait "$pid" || rc=$?
+  exec 9<&-
+  [ "$rc" -eq 0 ] || flunk "status $rc: $(cat "$TEST_TMP/err")"
+  [ $((SECONDS - start)) -le 7 ] || flunk "took $((SECONDS - start))s"
 }
 
 @test "SIGTERM and SIGINT finish cleanly with status 0" {

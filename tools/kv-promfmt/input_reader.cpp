@@ -1,6 +1,7 @@
 #include "input_reader.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -29,9 +30,11 @@ InputReader::InputReader(std::size_t index, std::string path, const Options& opt
 int InputReader::open_input() {
   if (path_ == "-") return STDIN_FILENO;
   // Non-blocking open so a FIFO with no writer yet does not hang the open
-  // itself; reads then block (in poll, with the stop fd) until data comes.
+  // itself; reads then wait in poll, with the stop fd, until data comes.
   int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return -1;
+  struct stat st {};
+  is_fifo_ = ::fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode);
   int flags = ::fcntl(fd, F_GETFL);
   ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
   return fd;
@@ -51,12 +54,24 @@ bool InputReader::reject(std::uint64_t line, RejectReason reason, const std::str
 
 InputResult InputReader::run() {
   InputResult result;
-  int fd = open_input();
-  if (fd < 0) {
-    spdlog::error("cannot open input {}: {}", path_, std::strerror(errno));
-    result.outcome = InputOutcome::read_error;
-    return result;
+  for (;;) {
+    int fd = open_input();
+    if (fd < 0) {
+      spdlog::error("cannot open input {}: {}", path_, std::strerror(errno));
+      result.outcome = InputOutcome::read_error;
+      break;
+    }
+    result.outcome = read_stream(fd);
+    if (fd != STDIN_FILENO) ::close(fd);
+    if (result.outcome != InputOutcome::ended || !is_fifo_) break;
+    spdlog::info("{}: the writer closed the FIFO; waiting for the next one", name_);
   }
+  if (result.outcome == InputOutcome::ended) spdlog::debug("{}: end of input", name_);
+  result.rejected = rejected_;
+  return result;
+}
+
+InputOutcome InputReader::read_stream(int fd) {
   LineReader reader(fd, options_.max_line_size, stop_fd_);
   RecordParser parser;
   SnapshotBuilder builder;
@@ -67,54 +82,41 @@ InputResult InputReader::run() {
       if (line.too_long) {
         if (!reject(line.number, RejectReason::line_too_long,
                     "line is longer than " + std::to_string(options_.max_line_size) +
-                        " bytes (see --max-line-size)")) {
-          result.outcome = InputOutcome::strict_reject;
-          break;
-        }
+                        " bytes (see --max-line-size)"))
+          return InputOutcome::strict_reject;
         continue;
       }
       RecordKind kind = parser.parse(line.text, line.capacity);
       if (kind == RecordKind::sample) {
-        if (auto r = builder.add(parser.sample())) {
-          if (!reject(line.number, r->reason, r->message)) {
-            result.outcome = InputOutcome::strict_reject;
-            break;
-          }
-        }
+        if (auto r = builder.add(parser.sample()); r && !reject(line.number, r->reason, r->message))
+          return InputOutcome::strict_reject;
       } else if (kind == RecordKind::end) {
         publisher_.publish(index_, builder.finish(std::string(parser.end().producer)));
-      } else if (kind == RecordKind::rejected) {
-        if (!reject(line.number, parser.reject().reason, parser.reject().message)) {
-          result.outcome = InputOutcome::strict_reject;
-          break;
-        }
+      } else if (kind == RecordKind::rejected &&
+                 !reject(line.number, parser.reject().reason, parser.reject().message)) {
+        return InputOutcome::strict_reject;
       }
     }
-    if (result.outcome == InputOutcome::ended) {
-      if (status == ReadStatus::stopped) {
-        result.outcome = InputOutcome::stopped;
-      } else if (status == ReadStatus::error) {
-        spdlog::error("cannot read input {}: {}", path_, std::strerror(reader.error()));
-        result.outcome = InputOutcome::read_error;
-      } else if (!builder.empty()) {
-        // The contract: stdout prints what no end record closed; the
-        // stateful outputs never publish a snapshot that may be half.
-        if (options_.to_stdout()) {
-          publisher_.publish(index_, builder.finish());
-        } else {
-          spdlog::warn("{}: input ended with {} samples that no end record closed; not "
-                       "published",
-                       name_, builder.size());
-        }
-      }
+    if (status == ReadStatus::stopped) return InputOutcome::stopped;
+    if (status == ReadStatus::error) {
+      spdlog::error("cannot read input {}: {}", path_, std::strerror(reader.error()));
+      return InputOutcome::read_error;
+    }
+    if (!builder.empty()) {
+      // The contract: stdout prints what no end record closed; the
+      // stateful outputs never publish a snapshot that may be half.
+      if (options_.to_stdout())
+        publisher_.publish(index_, builder.finish());
+      else
+        spdlog::warn("{}: input ended with {} samples that no end record closed; not published",
+                     name_, builder.size());
     }
   } catch (const std::system_error& e) {
-    if (e.code().value() != EPIPE) spdlog::error("cannot write to stdout: {}", e.what());
-    result.outcome = InputOutcome::output_closed;
+    if (e.code().value() == EPIPE) return InputOutcome::output_closed;
+    spdlog::error("cannot write to stdout: {}", e.what());
+    return InputOutcome::output_failed;
   }
-  if (fd != STDIN_FILENO) ::close(fd);
-  result.rejected = rejected_;
-  return result;
+  return InputOutcome::ended;
 }
 
 }  // namespace kv::promfmt

@@ -1,5 +1,9 @@
 // Reads one input (stdin, a file or a FIFO): lines become samples, samples
 // become a snapshot, and each end record publishes it.
+//
+// A FIFO named as an argument never ends: when its writer closes it, the
+// samples no end record closed are handled as at end of input, and the FIFO
+// is opened again for the next writer (cron jobs writing one after another).
 #pragma once
 
 #include <cstddef>
@@ -16,7 +20,8 @@ enum class InputOutcome {
   stopped,        // asked to stop (signal)
   read_error,     // the input could not be opened or read
   strict_reject,  // --strict and a line was invalid
-  output_closed,  // stdout is gone (EPIPE) or unwritable
+  output_closed,  // the reader of stdout went away (EPIPE)
+  output_failed,  // stdout could not be written (ENOSPC, EBADF, EIO, ...)
 };
 
 struct InputResult {
@@ -34,6 +39,8 @@ class InputReader {
  private:
   int open_input();
   bool reject(std::uint64_t line, RejectReason reason, const std::string& message);
+  // Reads `fd` to its end; returns the outcome (`ended` at end of input).
+  InputOutcome read_stream(int fd);
 
   std::size_t index_;
   std::string path_;
@@ -42,6 +49,7 @@ class InputReader {
   Publisher& publisher_;
   SelfMetrics& self_;
   int stop_fd_;
+  bool is_fifo_ = false;
   std::size_t rejected_ = 0;
 };
 

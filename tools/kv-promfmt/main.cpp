@@ -1,9 +1,11 @@
 // kv-promfmt: turns the sample stream into Prometheus text or OpenMetrics,
 // on stdout, as an atomically replaced textfile, or served over HTTP.
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <httplib.h>
@@ -11,6 +13,7 @@
 #include <zlib.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <cerrno>
 #include <cstring>
 #include <mutex>
@@ -76,7 +79,7 @@ void setup_cli(CLI::App& app, Options& o, std::string& format, std::string& stal
                  "Reject input lines longer than BYTES")
       ->type_name("BYTES")
       ->default_str(std::to_string(o.max_line_size))
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 30));
   app.add_option("--log-level", o.log_level, std::string("Log level: ") + kLogLevels)
       ->check(CLI::IsMember({"error", "warning", "info", "debug"}))
       ->default_str("info");
@@ -96,9 +99,24 @@ void notify(int fd) {
   }
 }
 
+// Makes sure fds 0-2 are open, so that no descriptor we open later (the
+// signalfd, a socket) is mistaken for stdin or stdout. A closed stdout gets a
+// read-only /dev/null, so writing to it still fails as it should.
+void protect_standard_fds() {
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    int null = ::open("/dev/null", fd == 2 ? O_WRONLY : O_RDONLY);
+    if (null >= 0 && null != fd) {
+      ::dup2(null, fd);
+      ::close(null);
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  protect_standard_fds();
   Options o;
   std::string format = "prometheus", stale_after = "5m";
   CLI::App app{"", kTool};
@@ -137,9 +155,9 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  int signal_fd = ::signalfd(-1, &signals, SFD_CLOEXEC);
+  int signal_fd = ::signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
   int stop_fd = ::eventfd(0, EFD_CLOEXEC);
-  int done_fd = ::eventfd(0, EFD_CLOEXEC);
+  int done_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (signal_fd < 0 || stop_fd < 0 || done_fd < 0) {
     spdlog::error("cannot set up signal handling: {}", std::strerror(errno));
     return kExitFailure;
@@ -161,76 +179,99 @@ int main(int argc, char** argv) {
     server.start();
   }
 
+  // Regular files are read one after the other, in argument order, so the
+  // output does not depend on thread timing; pipes, FIFOs and stdin are
+  // read side by side, as their data comes.
+  std::vector<std::vector<std::size_t>> groups;
+  std::vector<std::size_t> files;
+  for (std::size_t i = 0; i < o.inputs.size(); ++i) {
+    struct stat st {};
+    if (o.inputs[i] != "-" && ::stat(o.inputs[i].c_str(), &st) == 0 && S_ISREG(st.st_mode))
+      files.push_back(i);
+    else
+      groups.push_back({i});
+  }
+  if (!files.empty()) groups.insert(groups.begin(), files);
+
   std::mutex results_mu;
   std::vector<InputResult> results(o.inputs.size());
   std::size_t finished = 0;
   std::vector<std::thread> readers;
-  for (std::size_t i = 0; i < o.inputs.size(); ++i) {
-    readers.emplace_back([&, i] {
-      InputReader reader(i, o.inputs[i], o, publisher, self, stop_fd);
-      InputResult r = reader.run();
-      std::lock_guard lock(results_mu);
-      results[i] = r;
-      ++finished;
-      notify(done_fd);
+  for (const auto& group : groups) {
+    readers.emplace_back([&, group] {
+      for (std::size_t i : group) {
+        InputReader reader(i, o.inputs[i], o, publisher, self, stop_fd);
+        InputResult r = reader.run();
+        std::lock_guard lock(results_mu);
+        results[i] = r;
+        ++finished;
+        notify(done_fd);
+        if (r.outcome != InputOutcome::ended && r.outcome != InputOutcome::read_error) break;
+      }
     });
   }
 
-  bool signalled = false, fatal = false, all_ended = false;
-  for (;;) {
+  bool signalled = false, all_ended = false;
+  for (bool running = true; running;) {
     pollfd fds[2] = {{signal_fd, POLLIN, 0}, {done_fd, POLLIN, 0}};
     if (::poll(fds, 2, -1) < 0) {
       if (errno == EINTR) continue;
       break;
     }
-    if (fds[0].revents & POLLIN) {
-      signalfd_siginfo info;
-      if (::read(signal_fd, &info, sizeof info) > 0)
-        spdlog::info("received {}, exiting", strsignal(static_cast<int>(info.ssi_signo)));
+    signalfd_siginfo info;
+    if ((fds[0].revents & POLLIN) && ::read(signal_fd, &info, sizeof info) > 0) {
+      spdlog::info("received {}, exiting", strsignal(static_cast<int>(info.ssi_signo)));
       signalled = true;
       break;
     }
-    if (fds[1].revents & POLLIN) {
-      std::uint64_t n;
-      (void)!::read(done_fd, &n, sizeof n);
-      std::lock_guard lock(results_mu);
-      for (const auto& r : results)
-        if (r.outcome == InputOutcome::strict_reject || r.outcome == InputOutcome::output_closed)
-          fatal = true;
-      if (fatal) break;
-      if (finished == o.inputs.size() && !all_ended) {
-        all_ended = true;
-        if (o.listen.empty()) break;
-        if (!o.keep_serving) {
-          spdlog::error("every input ended; exiting so that a supervisor restarts the "
-                        "pipeline (--keep-serving keeps serving the last snapshots)");
-          break;
-        }
-        spdlog::info("every input ended; serving the last snapshots until stopped");
-      }
+    std::uint64_t n;
+    if (!(fds[1].revents & POLLIN) || ::read(done_fd, &n, sizeof n) < 0) continue;
+    std::lock_guard lock(results_mu);
+    for (const auto& r : results)
+      if (r.outcome == InputOutcome::strict_reject || r.outcome == InputOutcome::output_closed ||
+          r.outcome == InputOutcome::output_failed)
+        running = false;
+    if (!running || finished < o.inputs.size() || all_ended) continue;
+    all_ended = true;
+    if (o.listen.empty()) {
+      running = false;
+    } else if (!o.keep_serving) {
+      spdlog::error("every input ended; exiting so that a supervisor restarts the pipeline "
+                    "(--keep-serving keeps serving the last snapshots)");
+      running = false;
+    } else {
+      spdlog::info("every input ended; serving the last snapshots until stopped");
     }
   }
 
+  // Stop the readers and wait (bounded) for a publish in progress, so no
+  // output is left half-written; then leave without waiting for HTTP
+  // keep-alive connections or a reader stuck writing to a blocked stdout.
   notify(stop_fd);
-  server.stop();
-  for (auto& t : readers) t.join();
+  if (!publisher.close(std::chrono::seconds(5)))
+    spdlog::warn("a snapshot was still being written after 5s; exiting anyway");
 
-  if (signalled) return kExitOk;
-  bool output_closed = false, read_error = false, strict = false;
-  std::size_t rejected = 0;
-  for (const auto& r : results) {
-    output_closed |= r.outcome == InputOutcome::output_closed;
-    read_error |= r.outcome == InputOutcome::read_error;
-    strict |= r.outcome == InputOutcome::strict_reject;
-    rejected += r.rejected;
+  int code = kExitOk;
+  if (!signalled) {
+    std::lock_guard lock(results_mu);
+    bool output_closed = false, output_failed = false, read_error = false, strict = false;
+    std::size_t rejected = 0;
+    for (const auto& r : results) {
+      output_closed |= r.outcome == InputOutcome::output_closed;
+      output_failed |= r.outcome == InputOutcome::output_failed;
+      read_error |= r.outcome == InputOutcome::read_error;
+      strict |= r.outcome == InputOutcome::strict_reject;
+      rejected += r.rejected;
+    }
+    if (output_closed) code = kExitOk;  // the reader of our stdout went away
+    else if (output_failed || read_error || publisher.textfile_failed()) code = kExitFailure;
+    else if (strict) code = kExitInvalidInput;
+    else if (!o.listen.empty() && all_ended) code = kExitFailure;
+    else if (rejected > 0) {
+      spdlog::warn("{} input line{} rejected", rejected, rejected == 1 ? " was" : "s were");
+      code = kExitPartial;
+    }
   }
-  if (output_closed) return kExitOk;  // the reader of our stdout went away
-  if (read_error || publisher.textfile_failed()) return kExitFailure;
-  if (strict) return kExitInvalidInput;
-  if (!o.listen.empty() && all_ended) return kExitFailure;
-  if (rejected > 0) {
-    spdlog::warn("{} input line{} rejected", rejected, rejected == 1 ? " was" : "s were");
-    return kExitPartial;
-  }
-  return kExitOk;
+  spdlog::default_logger()->flush();
+  std::_Exit(code);
 }

@@ -2,6 +2,9 @@
 
 #include <httplib.h>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <charconv>
 #include <stdexcept>
 
@@ -12,6 +15,26 @@
 
 namespace kv::promfmt {
 
+namespace {
+constexpr std::size_t kServerThreads = 32;
+
+// Binds `server` to `host` (every address when empty: IPv6 and IPv4 if the
+// host has IPv6, else IPv4); returns the port, or -1.
+int bind_server(httplib::Server& server, const std::string& host, int port) {
+  for (const char* any : {"::", "0.0.0.0"}) {
+    const std::string& h = host.empty() ? std::string(any) : host;
+    if (port == 0) {
+      int bound = server.bind_to_any_port(h);
+      if (bound >= 0) return bound;
+    } else if (server.bind_to_port(h, port)) {
+      return port;
+    }
+    if (!host.empty()) break;
+  }
+  return -1;
+}
+}  // namespace
+
 std::optional<ListenAddress> parse_listen_address(const std::string& text) {
   std::size_t colon = text.rfind(':');
   if (colon == std::string::npos) return std::nullopt;
@@ -21,7 +44,7 @@ std::optional<ListenAddress> parse_listen_address(const std::string& text) {
     host = host.substr(1, host.size() - 2);
   else if (host.find(':') != std::string::npos)
     return std::nullopt;  // IPv6 needs brackets
-  if (host.empty()) host = "0.0.0.0";
+  // An empty host means every address; bind() tries IPv6 and IPv4 both.
   int port = -1;
   auto res = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   if (port_text.empty() || res.ec != std::errc() || res.ptr != port_text.data() + port_text.size() ||
@@ -93,13 +116,18 @@ void MetricsServer::route(httplib::Server& server) {
   // The library's default also sets SO_REUSEPORT, which would let a second
   // process bind our port and silently take half the scrapes.
   server.set_socket_options([](int sock) {
-    int yes = 1;
+    int yes = 1, no = 0;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    // On "::", take IPv4 too (fails harmlessly on an IPv4 socket).
+    ::setsockopt(sock, IPPROTO_IPV6, IPV6_V6ONLY, &no, sizeof no);
   });
+  // Each connection holds a thread while it lives: many threads, and idle
+  // keep-alive connections let go soon, so scrapers never wait for a slot.
+  server.new_task_queue = [] { return new httplib::ThreadPool(kServerThreads); };
   server.set_keep_alive_max_count(100);
+  server.set_keep_alive_timeout(5);
   server.set_read_timeout(10, 0);
   server.set_write_timeout(30, 0);
-  server.set_keep_alive_timeout(30);
 }
 
 void MetricsServer::bind(const std::vector<std::string>& addresses) {
@@ -108,14 +136,10 @@ void MetricsServer::bind(const std::vector<std::string>& addresses) {
     if (!addr) throw std::runtime_error("invalid --listen address \"" + text + "\"");
     auto server = std::make_unique<httplib::Server>();
     route(*server);
-    int port = addr->port;
-    if (port == 0) {
-      port = server->bind_to_any_port(addr->host);
-      if (port < 0) throw std::runtime_error("cannot listen on " + text);
-    } else if (!server->bind_to_port(addr->host, port)) {
+    int port = bind_server(*server, addr->host, addr->port);
+    if (port < 0)
       throw std::runtime_error("cannot listen on " + text +
                                " (address in use, or not an address of this host)");
-    }
     bool v6 = addr->host.find(':') != std::string::npos;
     spdlog::info("listening on {}{}{}:{}", v6 ? "[" : "", addr->host, v6 ? "]" : "", port);
     servers_.push_back(std::move(server));

@@ -58,6 +58,7 @@ std::shared_ptr<const Exposition> Publisher::current() const {
 
 void Publisher::publish(std::size_t input, std::shared_ptr<const Snapshot> snapshot) {
   std::lock_guard lock(mu_);
+  if (closed_) return;
   std::int64_t now = now_ms();
   if (snapshot->duplicates > 0)
     spdlog::warn("{}: {} duplicate series in one snapshot (e.g. {}); the last sample of each "
@@ -68,18 +69,35 @@ void Publisher::publish(std::size_t input, std::shared_ptr<const Snapshot> snaps
 
   std::vector<std::shared_ptr<const Snapshot>> all = latest_;
   if (options_.with_self_metrics()) all.push_back(self_.snapshot());
-  auto expo = std::make_shared<const Exposition>(std::move(all), options_.timestamps,
-                                                 ++generation_, now);
-  const MergedView& view = expo->view();
+  // With --listen the merge lives on in the Exposition the server sends;
+  // otherwise it is rendered right here and dropped.
+  std::shared_ptr<const Exposition> expo;
+  MergedView local;
+  if (!options_.listen.empty())
+    expo = std::make_shared<const Exposition>(std::move(all), options_.timestamps,
+                                              ++generation_, now);
+  else
+    local = merge_snapshots(raw_pointers(all));
+  const MergedView& view = expo ? expo->view() : local;
   for (const auto& name : view.conflicts)
-    spdlog::warn("metric \"{}\" has different types in different inputs; kept the first "
-                 "input's and dropped the rest",
-                 name);
+    if (warned_conflicts_.insert(name).second)
+      spdlog::warn("metric \"{}\" has different types in different inputs; kept the first "
+                   "input's and dropped the rest",
+                   name);
 
   if (options_.to_stdout()) write_stdout(view);
   if (!options_.textfile.empty()) write_textfile(view);
-  std::lock_guard cur(current_mu_);
-  current_ = std::move(expo);
+  if (expo) {
+    std::lock_guard cur(current_mu_);
+    current_ = std::move(expo);
+  }
+}
+
+bool Publisher::close(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_, std::defer_lock);
+  if (!lock.try_lock_for(timeout)) return false;
+  closed_ = true;
+  return true;
 }
 
 void Publisher::write_stdout(const MergedView& view) {
@@ -95,7 +113,7 @@ void Publisher::write_textfile(const MergedView& view) {
       render(view, {ExpositionFormat::prometheus_text, false}, out);
     });
     textfile_failed_ = false;
-  } catch (const std::system_error& e) {
+  } catch (const std::runtime_error& e) {
     textfile_failed_ = true;
     self_.textfile_error();
     spdlog::error("{}", e.what());

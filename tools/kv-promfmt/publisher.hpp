@@ -3,6 +3,8 @@
 #pragma once
 
 #include <array>
+#include <chrono>
+#include <set>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -52,13 +54,20 @@ class Publisher {
   std::shared_ptr<const Exposition> current() const;
   bool textfile_failed() const { return textfile_failed_; }
 
+  // Waits up to `timeout` for a publish in progress to finish, then makes
+  // every later publish a no-op, so the process can exit without leaving a
+  // half-written output. False when the wait timed out (stdout blocked).
+  bool close(std::chrono::milliseconds timeout);
+
  private:
   void write_stdout(const MergedView& view);
   void write_textfile(const MergedView& view);
 
   const Options& options_;
   SelfMetrics& self_;
-  std::mutex mu_;  // one publish at a time
+  std::timed_mutex mu_;  // one publish at a time
+  bool closed_ = false;
+  std::set<std::string> warned_conflicts_;
   std::vector<std::string> names_;
   std::vector<std::shared_ptr<const Snapshot>> latest_;
   std::uint64_t generation_ = 0;
