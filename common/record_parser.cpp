@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <limits>
 
@@ -101,7 +102,9 @@ struct RecordParser::Impl {
     // Blank lines (and a lone '\r') carry nothing; skipping them is harmless.
     if (line.find_first_not_of(" \t\r") == std::string_view::npos) return RecordKind::blank;
 
-    (void)capacity;  // LineReader's padding lets simdjson read past the end
+    // simdjson reads up to kLinePadding bytes past the end (LineReader's promise).
+    assert(capacity >= line.size() + kLinePadding);
+    (void)capacity;
     dom::element doc;
     if (auto err = parser.parse(line.data(), line.size(), false).get(doc)) return json_error(err);
     dom::object obj;
