@@ -18,7 +18,7 @@ MAKEFLAGS += --no-print-directory
 CXX      ?= g++
 PKGS     := CLI11 spdlog simdjson cpp-httplib zlib
 CXXFLAGS ?= -O2 -g
-CXXFLAGS += -std=c++20 -Wall -Wextra -Werror -pthread -MMD -MP -Icommon \
+CXXFLAGS += -std=c++20 -Wall -Wextra -Werror -pthread -MMD -MP -Icommon -Itools \
             -DKV_VERSION='"$(VERSION)"'
 ifeq ($(SANITIZE),1)
 CXXFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -58,13 +58,21 @@ $(COMMON_LIB): $(COMMON_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
+# Each tool: main.cpp (wiring) plus a library of its logic, which the unit
+# tests link too.
 define TOOL_template
-$(1)_OBJ := $$(patsubst %.cpp,$(BUILD)/obj/%.o,$$(wildcard tools/$(1)/*.cpp))
-$(BUILD)/bin/$(1): $$($(1)_OBJ) $(COMMON_LIB)
+$(1)_LIB := $(BUILD)/lib/lib$(1).a
+$(1)_OBJ := $$(patsubst %.cpp,$(BUILD)/obj/%.o,$$(filter-out tools/$(1)/main.cpp,$$(wildcard tools/$(1)/*.cpp)))
+$$($(1)_LIB): $$($(1)_OBJ)
+	@mkdir -p $$(@D)
+	rm -f $$@ && ar rcs $$@ $$^
+$(BUILD)/bin/$(1): $(BUILD)/obj/tools/$(1)/main.o $$($(1)_LIB) $(COMMON_LIB)
 	@mkdir -p $$(@D)
 	$(CXX) $(LDFLAGS) -pthread -o $$@ $$^ $$(call pkg_libs,$$($(1)_LIBS))
 endef
 $(foreach t,$(TOOLS),$(eval $(call TOOL_template,$(t))))
+TOOL_LIBS := $(foreach t,$(TOOLS),$($(t)_LIB))
+UNIT_PKGS := gtest_main $(sort spdlog simdjson zlib $(foreach t,$(TOOLS),$($(t)_LIBS)))
 
 # Development helpers for the demo, the tests and the benchmarks.
 $(BUILD)/bin/kv-gen-samples: $(BUILD)/obj/bench/gen_samples.o $(COMMON_LIB)
@@ -74,9 +82,9 @@ $(BUILD)/bin/parse-only: $(BUILD)/obj/bench/parse_only.o
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) -o $@ $^ $(call pkg_libs,simdjson)
 
-$(UNIT_BIN): $(UNIT_OBJ) $(COMMON_LIB)
+$(UNIT_BIN): $(UNIT_OBJ) $(TOOL_LIBS) $(COMMON_LIB)
 	@mkdir -p $(@D)
-	$(CXX) $(LDFLAGS) -pthread -o $@ $^ $(call pkg_libs,gtest_main spdlog simdjson zlib)
+	$(CXX) $(LDFLAGS) -pthread -o $@ $^ $(call pkg_libs,$(UNIT_PKGS))
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
