@@ -16,7 +16,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1
 SHELL    := /bin/bash
 MAKEFLAGS += --no-print-directory
 CXX      ?= g++
-PKGS     := CLI11 spdlog simdjson cpp-httplib zlib
+PKGS     := CLI11 spdlog simdjson cpp-httplib zlib libvirt libxml-2.0
 CXXFLAGS ?= -O2 -g
 CXXFLAGS += -std=c++20 -Wall -Wextra -Werror -pthread -MMD -MP -Icommon -Itools \
             -DKV_VERSION='"$(VERSION)"'
@@ -26,8 +26,9 @@ LDFLAGS  += -fsanitize=address,undefined
 endif
 
 # The tools, and what each links besides common/ (s6's deps-exe, in one place).
-TOOLS             := kv-promfmt
+TOOLS             := kv-promfmt kv-domstats
 kv-promfmt_LIBS   := spdlog simdjson cpp-httplib zlib
+kv-domstats_LIBS  := spdlog simdjson libvirt libxml-2.0
 
 MAN1 := $(TOOLS:%=man/%.1)
 MAN5 := man/kv-sample.5
@@ -90,9 +91,10 @@ $(UNIT_BIN): $(UNIT_OBJ) $(TOOL_LIBS) $(COMMON_LIB)
 
 # Dependencies: installed when a build or test prerequisite is missing.
 DEPS_BUILD := g++ make pkg-config git libcli11-dev libspdlog-dev libsimdjson-dev \
-              libcpp-httplib-dev zlib1g-dev libgtest-dev
+              libcpp-httplib-dev zlib1g-dev libgtest-dev libvirt-dev libxml2-dev
 DEPS_TEST  := bats mandoc jq curl wrk prometheus prometheus-node-exporter \
-              python3 python3-prometheus-client
+              python3 python3-prometheus-client libvirt-daemon libvirt-daemon-driver-qemu \
+              libvirt-clients qemu-system-x86 qemu-utils iproute2
 DEPS_BENCH := golang-go golang-github-prometheus-common-dev hyperfine time
 deps:
 	apt-get update -q

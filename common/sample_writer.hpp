@@ -14,11 +14,12 @@
 namespace kv {
 
 struct SampleOut {
+  using Labels = std::vector<std::pair<std::string_view, std::string_view>>;
   std::string_view name;
   MetricType type = MetricType::untyped;
   std::string_view help;
   std::string_view unit;
-  std::vector<std::pair<std::string_view, std::string_view>> labels;
+  Labels labels;
   double value = 0;
   std::optional<std::int64_t> timestamp_ms;
 };

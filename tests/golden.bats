@@ -56,6 +56,16 @@ split_expositions() {  # file outdir
   [ "$n" -ge 4 ] || flunk "only $n OpenMetrics cases"
 }
 
+@test "every expected sample stream of a producer becomes an exposition promtool accepts" {
+  local n=0 c
+  for c in "$KV_ROOT"/tests/cases/kv-domstats/*/; do
+    run bash -c "kv-promfmt <'$c/expected.out' | promtool check metrics"
+    [ "$status" -eq 0 ] || flunk "$c: $output"
+    n=$((n + 1))
+  done
+  [ "$n" -ge 2 ] || flunk "only $n producer cases"
+}
+
 @test "the lints catch what they should (a broken exposition fails them)" {
   printf '# TYPE a gauge\na{l="x} 1\n' >"$TEST_TMP/bad.txt"
   run promtool check metrics <"$TEST_TMP/bad.txt"

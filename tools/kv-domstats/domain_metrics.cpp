@@ -1,4 +1,4 @@
-#include "domain_metrics.hpp"
+#include "kv-domstats/domain_metrics.hpp"
 
 #include <cmath>
 #include <limits>
@@ -34,7 +34,9 @@ std::string_view device_label(std::string_view alias) {
 
 namespace {
 
-constexpr double kNanoseconds = 1e-9;
+// Unit conversions. Nanoseconds are divided, as KubeVirt does, rather than
+// multiplied by 1e-9, so 90000000 ns reads 0.09 s and not 0.09000000000000001.
+constexpr double kNanoseconds = -1e9;  // negative: divide by it
 constexpr double kKibibytes = 1024;
 
 // One libvirt field, one metric: `scale` converts libvirt's unit to the
@@ -109,13 +111,15 @@ class Emitter {
   Emitter(const VmIdentity& id, const MappingOptions& options, const SampleSink& sink)
       : id_(id), options_(options), sink_(sink) {}
 
-  using Labels = std::vector<std::pair<std::string_view, std::string_view>>;
+  using Labels = SampleOut::Labels;
 
   // Emits `metric` when `value` is known, or a placeholder under --emit-all.
   void emit(std::string_view metric, std::optional<double> value, const Labels& extra = {}) {
     const MetricInfo* info = find_metric(metric);
-    if (!info) return;  // the mapping tables only name catalog metrics (unit-tested)
-    MetricType type = catalog_metric_type(*info);
+    // The mapping tables name only catalog counters and gauges (unit-tested).
+    std::optional<MetricType> sample = info ? sample_type(info->type) : std::nullopt;
+    if (!sample) return;
+    MetricType type = *sample;
     if (!value) {
       if (!options_.emit_all) return;
       value = type == MetricType::counter ? 0.0 : std::numeric_limits<double>::quiet_NaN();
@@ -148,7 +152,7 @@ std::optional<double> field(const Params& params, std::string_view name, double 
   if (it == params.end()) return std::nullopt;
   auto v = as_number(it->second);
   if (!v) return std::nullopt;
-  return *v * scale;
+  return scale < 0 ? *v / -scale : *v * scale;
 }
 
 std::optional<std::string> string_field(const Params& params, const std::string& name) {

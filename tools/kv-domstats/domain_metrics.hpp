@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "domain_record.hpp"
+#include "kv-domstats/domain_record.hpp"
 #include "sample_writer.hpp"
 
 namespace kv::domstats {

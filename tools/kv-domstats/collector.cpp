@@ -1,0 +1,144 @@
+#include "kv-domstats/collector.hpp"
+
+#include <glob.h>
+
+#include <algorithm>
+#include <stdexcept>
+#include <thread>
+
+#include "clock.hpp"
+
+namespace kv::domstats {
+
+using Clock = std::chrono::steady_clock;
+
+namespace {
+constexpr std::chrono::milliseconds kFirstBackoff{1000};
+constexpr std::chrono::milliseconds kMaxBackoff{60000};
+}  // namespace
+
+struct Collector::Read {
+  bool done = false;
+  std::vector<DomainRecord> records;
+  std::string error;
+  double seconds = 0;
+};
+
+Collector::Collector(CollectorOptions options) : options_(std::move(options)) {}
+
+// Reads still running hold their own references; nothing waits for them.
+Collector::~Collector() = default;
+
+std::vector<std::string> Collector::current_uris() const {
+  std::vector<std::string> uris = options_.uris;
+  if (!options_.socket_glob.empty()) {
+    glob_t g{};
+    if (::glob(options_.socket_glob.c_str(), 0, nullptr, &g) == 0) {
+      for (std::size_t i = 0; i < g.gl_pathc; ++i) {
+        std::string uri = options_.socket_uri;
+        if (auto at = uri.find("{}"); at != std::string::npos) uri.replace(at, 2, g.gl_pathv[i]);
+        uris.push_back(uri);
+      }
+    }
+    globfree(&g);
+  }
+  std::sort(uris.begin(), uris.end());
+  uris.erase(std::unique(uris.begin(), uris.end()), uris.end());
+  return uris;
+}
+
+void Collector::finish(Source& source, Read& read) {
+  SourceStatus& st = source.status;
+  st.stuck = false;
+  st.read_seconds = read.seconds;
+  if (read.error.empty()) {
+    st.up = true;
+    st.error.clear();
+    source.last = std::move(read.records);
+    source.last_ms = now_ms();
+    source.backoff = std::chrono::milliseconds(0);
+  } else {
+    st.up = false;
+    st.error = read.error;
+    ++st.errors_total;
+    source.last.clear();  // a source that cannot be read has no domains to show
+    source.backoff = std::min(kMaxBackoff, source.backoff.count() ? source.backoff * 2 : kFirstBackoff);
+    source.next_attempt = Clock::now() + source.backoff;
+  }
+}
+
+CycleResult Collector::collect() {
+  auto start = Clock::now();
+  auto deadline = start + options_.timeout;
+
+  // Sources come and go with their sockets; a vanished one is forgotten
+  // (a read still running keeps its reader alive until it returns).
+  std::vector<std::string> uris = current_uris();
+  for (auto it = sources_.begin(); it != sources_.end();)
+    it = std::binary_search(uris.begin(), uris.end(), it->first) ? std::next(it) : sources_.erase(it);
+  for (const auto& uri : uris)
+    if (!sources_.count(uri)) {
+      Source s;
+      s.reader = std::make_shared<LibvirtReader>(uri);
+      s.status.uri = uri;
+      sources_.emplace(uri, std::move(s));
+    }
+
+  std::unique_lock lock(*mu_);
+  std::size_t in_flight = 0;
+  for (auto& [uri, s] : sources_) in_flight += s.running && !s.running->done;
+  std::vector<Source*> started;
+  for (auto& [uri, s] : sources_) {
+    s.status.skipped = false;
+    if (s.running) {  // still busy from an earlier cycle
+      s.status.stuck = true;
+      continue;
+    }
+    if (start < s.next_attempt || in_flight >= options_.max_in_flight) {
+      s.status.skipped = true;
+      continue;
+    }
+    auto read = std::make_shared<Read>();
+    s.running = read;
+    ++in_flight;
+    started.push_back(&s);
+    std::thread([read, reader = s.reader, mu = mu_, cv = cv_] {
+      auto t0 = Clock::now();
+      std::vector<DomainRecord> records;
+      std::string error;
+      try {
+        records = reader->read();
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
+      std::lock_guard done_lock(*mu);
+      read->records = std::move(records);
+      read->error = std::move(error);
+      read->seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+      read->done = true;
+      cv->notify_all();
+    }).detach();
+  }
+
+  // Wait for this cycle's reads, and take any earlier read that returned.
+  cv_->wait_until(lock, deadline, [&] {
+    return std::all_of(started.begin(), started.end(), [](Source* s) { return s->running->done; });
+  });
+  CycleResult result;
+  for (auto& [uri, s] : sources_) {
+    if (s.running && s.running->done) {
+      finish(s, *s.running);
+      s.running.reset();
+    } else if (s.running) {
+      s.status.stuck = true;
+    }
+    bool stale = s.running != nullptr;
+    for (const auto& r : s.last) result.domains.push_back({r, s.last_ms, stale});
+    s.status.domains = s.last.size();
+    result.sources.push_back(s.status);
+  }
+  result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return result;
+}
+
+}  // namespace kv::domstats

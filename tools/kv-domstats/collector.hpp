@@ -1,0 +1,80 @@
+// One collection cycle over every libvirt source: each source is read on
+// its own thread, at most --max-in-flight at once, and the cycle ends at its
+// deadline whatever a stuck source is doing. A source whose read has not
+// returned keeps its domains' last good records (marked stale) and is not
+// read again until that read returns; a source that fails is retried with
+// exponential backoff.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "kv-domstats/domain_record.hpp"
+#include "kv-domstats/libvirt_reader.hpp"
+
+namespace kv::domstats {
+
+struct CollectorOptions {
+  std::vector<std::string> uris;
+  std::string socket_glob;                  // per-VM libvirt sockets
+  std::string socket_uri = "qemu+unix:///session?socket={}";  // {} is the path
+  std::chrono::milliseconds timeout{std::chrono::seconds(10)};
+  std::size_t max_in_flight = 8;
+};
+
+struct DomainResult {
+  DomainRecord record;
+  std::int64_t collected_ms;  // when these values were read
+  bool stale;                 // read in an earlier cycle: this one's read did not return
+};
+
+struct SourceStatus {
+  std::string uri;
+  bool up = false;          // the last finished read succeeded
+  bool stuck = false;       // a read has not returned within the timeout
+  bool skipped = false;     // not read this cycle (backoff, or too many in flight)
+  std::string error;        // of the last failed read
+  double read_seconds = 0;  // duration of the last finished read
+  std::uint64_t errors_total = 0;
+  std::size_t domains = 0;
+};
+
+struct CycleResult {
+  std::vector<DomainResult> domains;  // by source, then domain name
+  std::vector<SourceStatus> sources;  // by URI
+  double seconds = 0;
+};
+
+class Collector {
+ public:
+  explicit Collector(CollectorOptions options);
+  ~Collector();
+  CycleResult collect();
+
+ private:
+  struct Read;  // one read in flight, shared with its thread
+  struct Source {
+    std::shared_ptr<LibvirtReader> reader;
+    std::shared_ptr<Read> running;
+    std::vector<DomainRecord> last;
+    std::int64_t last_ms = 0;
+    SourceStatus status;
+    std::chrono::steady_clock::time_point next_attempt{};
+    std::chrono::milliseconds backoff{0};
+  };
+  std::vector<std::string> current_uris() const;
+  void finish(Source& source, Read& read);
+
+  CollectorOptions options_;
+  std::map<std::string, Source> sources_;
+  std::shared_ptr<std::mutex> mu_ = std::make_shared<std::mutex>();
+  std::shared_ptr<std::condition_variable> cv_ = std::make_shared<std::condition_variable>();
+};
+
+}  // namespace kv::domstats

@@ -1,0 +1,222 @@
+#include "kv-domstats/libvirt_reader.hpp"
+
+#include <libvirt/virterror.h>
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
+#include <libxml/xpathInternals.h>
+
+#include <memory>
+#include <stdexcept>
+
+namespace kv::domstats {
+
+namespace {
+
+// The groups KubeVirt reads, and only running and paused domains; NOWAIT
+// skips what a domain busy with a job cannot give at once instead of
+// waiting for the job (which can take tens of seconds).
+constexpr unsigned kStatsGroups = VIR_DOMAIN_STATS_CPU_TOTAL | VIR_DOMAIN_STATS_BALLOON |
+                                  VIR_DOMAIN_STATS_VCPU | VIR_DOMAIN_STATS_INTERFACE |
+                                  VIR_DOMAIN_STATS_BLOCK | VIR_DOMAIN_STATS_DIRTYRATE;
+constexpr unsigned kStatsFlags = VIR_CONNECT_GET_ALL_DOMAINS_STATS_RUNNING |
+                                 VIR_CONNECT_GET_ALL_DOMAINS_STATS_PAUSED |
+                                 VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT;
+
+// virDomainMemoryStats tags, by the names DomainRecord uses.
+const char* memory_tag_name(int tag) {
+  switch (tag) {
+    case VIR_DOMAIN_MEMORY_STAT_SWAP_IN: return "swap_in";
+    case VIR_DOMAIN_MEMORY_STAT_SWAP_OUT: return "swap_out";
+    case VIR_DOMAIN_MEMORY_STAT_MAJOR_FAULT: return "major_fault";
+    case VIR_DOMAIN_MEMORY_STAT_MINOR_FAULT: return "minor_fault";
+    case VIR_DOMAIN_MEMORY_STAT_UNUSED: return "unused";
+    case VIR_DOMAIN_MEMORY_STAT_AVAILABLE: return "available";
+    case VIR_DOMAIN_MEMORY_STAT_ACTUAL_BALLOON: return "actual_balloon";
+    case VIR_DOMAIN_MEMORY_STAT_RSS: return "rss";
+    case VIR_DOMAIN_MEMORY_STAT_USABLE: return "usable";
+    case VIR_DOMAIN_MEMORY_STAT_LAST_UPDATE: return "last_update";
+    case VIR_DOMAIN_MEMORY_STAT_DISK_CACHES: return "disk_caches";
+    case VIR_DOMAIN_MEMORY_STAT_HUGETLB_PGALLOC: return "hugetlb_pgalloc";
+    case VIR_DOMAIN_MEMORY_STAT_HUGETLB_PGFAIL: return "hugetlb_pgfail";
+  }
+  return nullptr;
+}
+
+Params to_params(const virTypedParameter* params, int n) {
+  Params out;
+  for (int i = 0; i < n; ++i) {
+    const virTypedParameter& p = params[i];
+    switch (p.type) {
+      case VIR_TYPED_PARAM_INT: out.emplace(p.field, std::int64_t(p.value.i)); break;
+      case VIR_TYPED_PARAM_UINT: out.emplace(p.field, std::uint64_t(p.value.ui)); break;
+      case VIR_TYPED_PARAM_LLONG: out.emplace(p.field, std::int64_t(p.value.l)); break;
+      case VIR_TYPED_PARAM_ULLONG: out.emplace(p.field, std::uint64_t(p.value.ul)); break;
+      case VIR_TYPED_PARAM_DOUBLE: out.emplace(p.field, p.value.d); break;
+      case VIR_TYPED_PARAM_BOOLEAN: out.emplace(p.field, p.value.b != 0); break;
+      case VIR_TYPED_PARAM_STRING:
+        if (p.value.s) out.emplace(p.field, std::string(p.value.s));
+        break;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+DomainXmlFacts parse_domain_xml(std::string_view xml) {
+  DomainXmlFacts facts;
+  std::unique_ptr<xmlDoc, void (*)(xmlDocPtr)> doc(
+      xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "domain.xml", nullptr,
+                    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING),
+      xmlFreeDoc);
+  if (!doc) return facts;
+  std::unique_ptr<xmlXPathContext, void (*)(xmlXPathContextPtr)> ctx(
+      xmlXPathNewContext(doc.get()), xmlXPathFreeContext);
+  xmlXPathRegisterNs(ctx.get(), BAD_CAST "kv", BAD_CAST "http://kubevirt.io");
+  auto eval = [&](const char* path) {
+    return std::unique_ptr<xmlXPathObject, void (*)(xmlXPathObjectPtr)>(
+        xmlXPathEvalExpression(BAD_CAST path, ctx.get()), xmlXPathFreeObject);
+  };
+  auto text_of = [](xmlNodePtr node) {
+    std::unique_ptr<xmlChar, void (*)(void*)> v(xmlNodeGetContent(node), xmlFree);
+    return v ? std::string(reinterpret_cast<const char*>(v.get())) : std::string();
+  };
+  auto devices = eval("/domain/devices/disk | /domain/devices/interface");
+  if (devices && devices->nodesetval) {
+    for (int i = 0; i < devices->nodesetval->nodeNr; ++i) {
+      ctx->node = devices->nodesetval->nodeTab[i];
+      auto dev = eval("string(target/@dev)"), alias = eval("string(alias/@name)");
+      std::string d = dev && dev->stringval ? reinterpret_cast<const char*>(dev->stringval) : "";
+      std::string a = alias && alias->stringval ? reinterpret_cast<const char*>(alias->stringval) : "";
+      if (!d.empty() && !a.empty()) facts.aliases.emplace(d, a);
+    }
+  }
+  ctx->node = nullptr;
+  auto uid = eval("/domain/metadata/kv:kubevirt/kv:uid");
+  if (uid && uid->nodesetval && uid->nodesetval->nodeNr > 0)
+    facts.kubevirt_uid = text_of(uid->nodesetval->nodeTab[0]);
+  return facts;
+}
+
+std::string libvirt_error() {
+  const virError* err = virGetLastError();
+  return err && err->message ? err->message : "unknown libvirt error";
+}
+
+LibvirtReader::LibvirtReader(std::string uri) : uri_(std::move(uri)) {}
+
+LibvirtReader::~LibvirtReader() { disconnect(); }
+
+void LibvirtReader::connect() {
+  if (conn_) return;
+  conn_ = virConnectOpenReadOnly(uri_.c_str());
+  if (!conn_) throw std::runtime_error("cannot connect to " + uri_ + ": " + libvirt_error());
+  // Keepalive lets a dead daemon fail our calls instead of hanging them.
+  virConnectSetKeepAlive(conn_, 5, 3);
+  host_cpus_ = virNodeGetCPUMap(conn_, nullptr, nullptr, 0);
+}
+
+void LibvirtReader::disconnect() {
+  if (conn_) virConnectClose(conn_);
+  conn_ = nullptr;
+  xml_cache_.clear();
+}
+
+std::vector<DomainRecord> LibvirtReader::read() {
+  std::lock_guard lock(mu_);
+  connect();
+  virDomainStatsRecordPtr* records = nullptr;
+  int n = virConnectGetAllDomainStats(conn_, kStatsGroups, &records, kStatsFlags);
+  if (n < 0) {
+    std::string msg = "cannot read domain stats from " + uri_ + ": " + libvirt_error();
+    disconnect();
+    throw std::runtime_error(msg);
+  }
+  std::unique_ptr<virDomainStatsRecordPtr, void (*)(virDomainStatsRecordPtr*)> guard(
+      records, virDomainStatsRecordListFree);
+  std::vector<DomainRecord> out;
+  out.reserve(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    DomainRecord r;
+    r.source = uri_;
+    r.stats = to_params(records[i]->params, records[i]->nparams);
+    read_domain(records[i]->dom, r);
+    out.push_back(std::move(r));
+  }
+  // Forget aliases of domains that are gone.
+  for (auto it = xml_cache_.begin(); it != xml_cache_.end();) {
+    bool live = false;
+    for (const auto& r : out) live |= r.uuid == it->first;
+    it = live ? std::next(it) : xml_cache_.erase(it);
+  }
+  return out;
+}
+
+void LibvirtReader::read_domain(virDomainPtr dom, DomainRecord& r) {
+  if (const char* name = virDomainGetName(dom)) r.name = name;
+  char uuid[VIR_UUID_STRING_BUFLEN];
+  if (virDomainGetUUIDString(dom, uuid) == 0) r.uuid = uuid;
+
+  virDomainMemoryStatStruct mem[VIR_DOMAIN_MEMORY_STAT_NR];
+  int nmem = virDomainMemoryStats(dom, mem, VIR_DOMAIN_MEMORY_STAT_NR, 0);
+  for (int i = 0; i < nmem; ++i)
+    if (const char* tag = memory_tag_name(mem[i].tag))
+      r.memory.emplace(tag, std::uint64_t(mem[i].val));
+
+  // Pinning: how many host CPUs each vCPU may run on, summed over vCPUs.
+  auto vcpus = r.stats.find("vcpu.maximum");
+  if (vcpus == r.stats.end()) vcpus = r.stats.find("vcpu.current");
+  if (host_cpus_ > 0 && vcpus != r.stats.end()) {
+    int nvcpus = static_cast<int>(as_number(vcpus->second).value_or(0));
+    int maplen = VIR_CPU_MAPLEN(host_cpus_);
+    std::vector<unsigned char> maps(static_cast<std::size_t>(nvcpus) * maplen);
+    int got = nvcpus > 0 ? virDomainGetVcpuPinInfo(dom, nvcpus, maps.data(), maplen,
+                                                   VIR_DOMAIN_AFFECT_CURRENT)
+                         : -1;
+    if (got > 0) {
+      std::uint64_t bits = 0;
+      for (int v = 0; v < got; ++v)
+        for (int c = 0; c < host_cpus_; ++c) bits += VIR_CPU_USABLE(maps.data(), maplen, v, c) ? 1 : 0;
+      r.cpu_affinity = bits;
+    }
+  }
+
+  int job_type = 0, njob = 0;
+  virTypedParameterPtr job = nullptr;
+  if (virDomainGetJobStats(dom, &job_type, &job, &njob, 0) == 0) {
+    if (job_type != VIR_DOMAIN_JOB_NONE) {
+      r.job_type = job_type;
+      r.job = to_params(job, njob);
+    }
+    virTypedParamsFree(job, njob);
+  }
+
+  const XmlFacts& facts = xml_facts(dom, r);
+  r.aliases = facts.aliases;
+  r.kubevirt_uid = facts.kubevirt_uid;
+}
+
+const LibvirtReader::XmlFacts& LibvirtReader::xml_facts(virDomainPtr dom,
+                                                        const DomainRecord& r) {
+  // The devices the stats name; the XML is read again only when these or
+  // the domain's id (a restart) change.
+  std::vector<std::string> devices;
+  for (const auto& [key, value] : r.stats)
+    if (key.ends_with(".name") && (key.starts_with("block.") || key.starts_with("net.")))
+      if (auto* s = std::get_if<std::string>(&value)) devices.push_back(*s);
+  int id = static_cast<int>(virDomainGetID(dom));
+  XmlFacts& cache = xml_cache_[r.uuid];
+  if (cache.id != id || cache.devices != devices) {
+    cache.id = id;
+    cache.devices = devices;
+    if (char* xml = virDomainGetXMLDesc(dom, 0)) {
+      DomainXmlFacts facts = parse_domain_xml(xml);
+      cache.aliases = std::move(facts.aliases);
+      cache.kubevirt_uid = std::move(facts.kubevirt_uid);
+      free(xml);
+    }
+  }
+  return cache;
+}
+
+}  // namespace kv::domstats

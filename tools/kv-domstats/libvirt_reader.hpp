@@ -1,0 +1,66 @@
+// Reads one libvirt connection: one bulk virConnectGetAllDomainStats call
+// (NOWAIT, running and paused domains) plus the per-domain calls KubeVirt
+// makes (memory stats, vCPU pinning, job stats), and the domain XML for
+// device aliases only when a domain is new or its devices changed.
+//
+// Read-only connections throughout: kv-domstats never changes a domain.
+#pragma once
+
+#include <libvirt/libvirt.h>
+
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "kv-domstats/domain_record.hpp"
+
+namespace kv::domstats {
+
+class LibvirtReader {
+ public:
+  explicit LibvirtReader(std::string uri);
+  ~LibvirtReader();
+  LibvirtReader(const LibvirtReader&) = delete;
+  LibvirtReader& operator=(const LibvirtReader&) = delete;
+
+  const std::string& uri() const { return uri_; }
+
+  // Connects if needed and reads every domain. Throws std::runtime_error
+  // with libvirt's message when the connection or the bulk call fails (the
+  // connection is then dropped, to be opened again next time).
+  std::vector<DomainRecord> read();
+
+ private:
+  void connect();
+  void disconnect();
+  void read_domain(virDomainPtr dom, DomainRecord& r);
+  struct XmlFacts;
+  const XmlFacts& xml_facts(virDomainPtr dom, const DomainRecord& r);
+
+  std::string uri_;
+  std::mutex mu_;  // one read at a time per connection
+  virConnectPtr conn_ = nullptr;
+  int host_cpus_ = 0;
+  // What the domain XML tells, read again only when it may have changed.
+  struct XmlFacts {
+    int id = -1;                                 // the domain's id: changes on restart
+    std::vector<std::string> devices;            // device names it was read for
+    std::map<std::string, std::string> aliases;  // target dev -> alias
+    std::string kubevirt_uid;                    // <metadata><kubevirt><uid>
+  };
+  std::map<std::string, XmlFacts> xml_cache_;  // by domain UUID
+};
+
+// What kv-domstats takes from a domain XML: the alias of each <disk> and
+// <interface> by its target dev, and KubeVirt's VMI UID from the metadata.
+struct DomainXmlFacts {
+  std::map<std::string, std::string> aliases;
+  std::string kubevirt_uid;
+};
+DomainXmlFacts parse_domain_xml(std::string_view xml);
+
+// libvirt's last error as text ("unknown libvirt error" when none).
+std::string libvirt_error();
+
+}  // namespace kv::domstats

@@ -1,0 +1,205 @@
+// kv-domstats: libvirt domain statistics as KubeVirt's kubevirt_vmi_*
+// samples, on stdout as the sample stream (kv-sample(5)).
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <system_error>
+
+#include "atomic_file.hpp"
+#include "clock.hpp"
+#include "cli.hpp"
+#include "duration.hpp"
+#include "exit_codes.hpp"
+#include "kv-domstats/collector.hpp"
+#include "kv-domstats/domain_metrics.hpp"
+#include "kv-domstats/raw_records.hpp"
+#include "kv-domstats/self_metrics.hpp"
+#include "logging.hpp"
+#include "sample_writer.hpp"
+
+using namespace kv;
+using namespace kv::domstats;
+
+namespace {
+
+constexpr const char* kTool = "kv-domstats";
+constexpr const char* kProducer = "kv-domstats";
+
+std::string libvirt_version() {
+  unsigned long v = 0;
+  if (virGetVersion(&v, nullptr, nullptr) != 0) return "libvirt unknown";
+  return "libvirt " + std::to_string(v / 1000000) + "." + std::to_string(v / 1000 % 1000) + "." +
+         std::to_string(v % 1000);
+}
+
+std::string default_node() {
+  if (const char* n = std::getenv("NODE_NAME"); n && *n) return n;
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  return host;
+}
+
+struct Settings {
+  CollectorOptions collector;
+  MappingOptions mapping;
+  bool once = false;
+  std::string interval = "15s";
+  std::string timeout = "10s";
+  bool raw = false;
+  std::string replay;
+  bool self_metrics = true;
+  std::string log_level = "info";
+};
+
+// Sorts by VM so the output is the same for the same state.
+void sort_domains(std::vector<DomainResult>& domains) {
+  std::sort(domains.begin(), domains.end(), [](const DomainResult& a, const DomainResult& b) {
+    return std::tie(a.record.name, a.record.source) < std::tie(b.record.name, b.record.source);
+  });
+}
+
+void write_snapshot(SampleWriter& out, const std::vector<DomainResult>& domains,
+                    const CycleResult* cycle, const Settings& s) {
+  SampleSink sink = [&](const SampleOut& sample) { out.write(sample); };
+  for (const auto& d : domains) map_domain(d.record, s.mapping, sink);
+  if (cycle && s.self_metrics) emit_self_metrics(*cycle, s.mapping.node, sink);
+  out.end_snapshot(kProducer, now_ms());
+}
+
+void write_raw(const std::vector<DomainResult>& domains) {
+  std::string buf;
+  for (const auto& d : domains) append_raw_record(buf, d.record);
+  append_raw_cycle_end(buf);
+  write_all(STDOUT_FILENO, buf);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Settings s;
+  s.mapping.node = default_node();
+  CLI::App app{"Reads libvirt domain statistics (read-only, one bulk call per connection, never "
+               "blocked by a stuck VM) and writes KubeVirt's kubevirt_vmi_* metrics as the "
+               "sample stream (NDJSON) on stdout.",
+               kTool};
+  app.add_option("--uri", s.collector.uris,
+                 "libvirt connection URI (repeatable; default qemu:///system unless "
+                 "--socket-glob is given)")
+      ->type_name("URI")
+      ->allow_extra_args(false);
+  app.add_option("--socket-glob", s.collector.socket_glob,
+                 "Read every libvirt socket matching PATTERN, as KubeVirt's per-VM launcher "
+                 "sockets; matches are looked up again every cycle")
+      ->type_name("PATTERN");
+  app.add_option("--socket-uri", s.collector.socket_uri,
+                 "URI for each --socket-glob match; {} stands for the socket path")
+      ->type_name("TEMPLATE")
+      ->default_str(s.collector.socket_uri);
+  app.add_option("--node", s.mapping.node, "The node label (default $NODE_NAME, else the host name)")
+      ->type_name("NAME");
+  app.add_flag("--once", s.once, "Write one snapshot and exit");
+  app.add_option("--interval", s.interval, "Write one snapshot every DURATION, the first at once")
+      ->type_name("DURATION")
+      ->default_str("15s");
+  app.add_option("--timeout", s.timeout,
+                 "Deadline of one cycle: a connection not read by then keeps its last values")
+      ->type_name("DURATION")
+      ->default_str("10s");
+  app.add_option("--max-in-flight", s.collector.max_in_flight,
+                 "Connections read at the same time, at most")
+      ->type_name("N")
+      ->default_str("8")
+      ->check(CLI::Range(1, 1024));
+  app.add_flag("--emit-all", s.mapping.emit_all,
+               "Every known series of every domain: 0 for counters and NaN for gauges that "
+               "libvirt did not report");
+  app.add_flag("--raw", s.raw, "Write what libvirt returned (kv-domstats' raw records) instead "
+                               "of samples, for debugging and for --replay");
+  app.add_option("--replay", s.replay, "Read raw records from FILE instead of libvirt")
+      ->type_name("FILE");
+  app.add_flag_callback("--no-self-metrics", [&s] { s.self_metrics = false; },
+                        "Do not write kv_domstats_* metrics");
+  app.add_option("--log-level", s.log_level, std::string("Log level: ") + kLogLevels)
+      ->check(CLI::IsMember({"error", "warning", "info", "debug"}))
+      ->default_str("info");
+  app.set_version_flag("--version", [] { return version_string(kTool, libvirt_version()); },
+                       "Print the version and exit");
+  app.set_help_flag("-h,--help", "Print this help and exit");
+  app.footer("Exit status: 0 ok, 1 runtime failure, 2 usage error.\nSee kv-domstats(1).\n");
+  if (auto code = parse_command_line(app, argc, argv)) return *code;
+
+  auto interval = parse_duration(s.interval);
+  auto timeout = parse_duration(s.timeout);
+  if (!interval || interval->count() == 0)
+    return usage_error(app, "--interval: \"" + s.interval + "\" is not a positive duration");
+  if (!timeout || timeout->count() == 0)
+    return usage_error(app, "--timeout: \"" + s.timeout + "\" is not a positive duration");
+  s.collector.timeout = *timeout;
+  if (s.collector.uris.empty() && s.collector.socket_glob.empty())
+    s.collector.uris.push_back("qemu:///system");
+  setup_logging(kTool, s.log_level);
+  // libvirt would print its errors on stderr itself; ours say more.
+  virSetErrorFunc(nullptr, [](void*, virErrorPtr) {});
+
+  ::signal(SIGPIPE, SIG_IGN);
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  int signal_fd = ::signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
+
+  SampleWriter out(STDOUT_FILENO);
+  try {
+    if (!s.replay.empty()) {
+      read_raw_recording(s.replay, [&](RawCycle& cycle) {
+        std::vector<DomainResult> domains;
+        for (auto& r : cycle.domains) domains.push_back({std::move(r), 0, false});
+        sort_domains(domains);
+        if (s.raw) write_raw(domains);
+        else write_snapshot(out, domains, nullptr, s);
+      });
+      return kExitOk;
+    }
+    Collector collector(s.collector);
+    for (;;) {
+      auto cycle_start = std::chrono::steady_clock::now();
+      CycleResult cycle = collector.collect();
+      for (const auto& src : cycle.sources) {
+        if (!src.error.empty() && !src.up) spdlog::warn("{}", src.error);
+        if (src.stuck) spdlog::warn("{}: a read has not returned within {}; keeping its last values",
+                                    src.uri, format_duration(*timeout));
+      }
+      sort_domains(cycle.domains);
+      if (s.raw) write_raw(cycle.domains);
+      else write_snapshot(out, cycle.domains, &cycle, s);
+      if (s.once) break;
+      auto wait = *interval - std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::steady_clock::now() - cycle_start);
+      pollfd pfd{signal_fd, POLLIN, 0};
+      if (::poll(&pfd, 1, static_cast<int>(std::max<std::int64_t>(0, wait.count()))) > 0) {
+        spdlog::info("received a signal, exiting");
+        break;
+      }
+    }
+  } catch (const std::system_error& e) {
+    if (e.code().value() == EPIPE) std::_Exit(kExitOk);  // the reader went away
+    spdlog::error("cannot write to stdout: {}", e.what());
+    std::_Exit(kExitFailure);
+  } catch (const std::runtime_error& e) {
+    spdlog::error("{}", e.what());
+    return kExitFailure;
+  }
+  // Reads stuck in libvirt may still be running; do not wait for them.
+  std::_Exit(kExitOk);
+}
