@@ -49,7 +49,6 @@ std::vector<std::string> Collector::current_uris() const {
 
 void Collector::finish(Source& source, Read& read) {
   SourceStatus& st = source.status;
-  st.stuck = false;
   st.read_seconds = read.seconds;
   if (read.error.empty()) {
     st.up = true;
@@ -67,9 +66,31 @@ void Collector::finish(Source& source, Read& read) {
   }
 }
 
+void Collector::start(Slot& slot, const std::string& uri, bool bulk_only) {
+  if (!slot.reader) slot.reader = std::make_shared<LibvirtReader>(uri);
+  auto read = std::make_shared<Read>();
+  slot.running = read;
+  std::thread([read, reader = slot.reader, bulk_only, mu = mu_, cv = cv_] {
+    auto t0 = Clock::now();
+    std::vector<DomainRecord> records;
+    std::string error;
+    try {
+      records = reader->read(bulk_only);
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    std::lock_guard done_lock(*mu);
+    read->records = std::move(records);
+    read->error = std::move(error);
+    read->seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    read->done = true;
+    cv->notify_all();
+  }).detach();
+}
+
 CycleResult Collector::collect() {
-  auto start = Clock::now();
-  auto deadline = start + options_.timeout;
+  auto begin = Clock::now();
+  auto deadline = begin + options_.timeout;
 
   // Sources come and go with their sockets; a vanished one is forgotten
   // (a read still running keeps its reader alive until it returns).
@@ -77,67 +98,63 @@ CycleResult Collector::collect() {
   for (auto it = sources_.begin(); it != sources_.end();)
     it = std::binary_search(uris.begin(), uris.end(), it->first) ? std::next(it) : sources_.erase(it);
   for (const auto& uri : uris)
-    if (!sources_.count(uri)) {
-      Source s;
-      s.reader = std::make_shared<LibvirtReader>(uri);
-      s.status.uri = uri;
-      sources_.emplace(uri, std::move(s));
-    }
+    if (!sources_.count(uri)) sources_[uri].status.uri = uri;
 
   std::unique_lock lock(*mu_);
   std::size_t in_flight = 0;
-  for (auto& [uri, s] : sources_) in_flight += s.running && !s.running->done;
-  std::vector<Source*> started;
+  for (auto& [uri, s] : sources_)
+    for (auto& slot : s.slots) in_flight += slot.running != nullptr;
+  std::vector<std::shared_ptr<Read>> started;
   for (auto& [uri, s] : sources_) {
     s.status.skipped = false;
-    if (s.running) {  // still busy from an earlier cycle
-      s.status.stuck = true;
-      continue;
+    Slot* idle = nullptr;
+    bool busy = false;  // another read of this source has not returned
+    for (auto& slot : s.slots) {
+      if (slot.running) busy = true;
+      else if (!idle) idle = &slot;
     }
-    if (start < s.next_attempt || in_flight >= options_.max_in_flight) {
+    if (!idle || begin < s.next_attempt || in_flight >= options_.max_in_flight) {
       s.status.skipped = true;
       continue;
     }
-    auto read = std::make_shared<Read>();
-    s.running = read;
+    start(*idle, uri, busy);
+    started.push_back(idle->running);
     ++in_flight;
-    started.push_back(&s);
-    std::thread([read, reader = s.reader, mu = mu_, cv = cv_] {
-      auto t0 = Clock::now();
-      std::vector<DomainRecord> records;
-      std::string error;
-      try {
-        records = reader->read();
-      } catch (const std::exception& e) {
-        error = e.what();
-      }
-      std::lock_guard done_lock(*mu);
-      read->records = std::move(records);
-      read->error = std::move(error);
-      read->seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-      read->done = true;
-      cv->notify_all();
-    }).detach();
   }
 
-  // Wait for this cycle's reads, and take any earlier read that returned.
+  // Wait for this cycle's reads; earlier reads that return meanwhile count too.
   cv_->wait_until(lock, deadline, [&] {
-    return std::all_of(started.begin(), started.end(), [](Source* s) { return s->running->done; });
+    return std::all_of(started.begin(), started.end(), [](const auto& r) { return r->done; });
   });
   CycleResult result;
   for (auto& [uri, s] : sources_) {
-    if (s.running && s.running->done) {
-      finish(s, *s.running);
-      s.running.reset();
-    } else if (s.running) {
-      s.status.stuck = true;
+    // The read started last is the freshest: apply the others first.
+    bool any_running = false;
+    std::vector<Slot*> done;
+    for (auto& slot : s.slots) {
+      if (slot.running && slot.running->done) done.push_back(&slot);
+      else if (slot.running) any_running = true;
     }
-    bool stale = s.running != nullptr;
+    bool fresh = false;
+    for (Slot* slot : done) {
+      bool this_cycle = std::find(started.begin(), started.end(), slot->running) != started.end();
+      if (!this_cycle) finish(s, *slot->running);
+    }
+    for (Slot* slot : done) {
+      bool this_cycle = std::find(started.begin(), started.end(), slot->running) != started.end();
+      if (this_cycle) {
+        finish(s, *slot->running);
+        fresh = true;
+      }
+      slot->running.reset();
+    }
+    s.status.stuck = any_running;
+    bool stale = !fresh && any_running;
     for (const auto& r : s.last) result.domains.push_back({r, s.last_ms, stale});
     s.status.domains = s.last.size();
     result.sources.push_back(s.status);
   }
-  result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  result.seconds = std::chrono::duration<double>(Clock::now() - begin).count();
   return result;
 }
 

@@ -1,9 +1,13 @@
 // One collection cycle over every libvirt source: each source is read on
 // its own thread, at most --max-in-flight at once, and the cycle ends at its
-// deadline whatever a stuck source is doing. A source whose read has not
-// returned keeps its domains' last good records (marked stale) and is not
-// read again until that read returns; a source that fails is retried with
-// exponential backoff.
+// deadline whatever a stuck source is doing.
+//
+// A read stuck in libvirt (a hung QEMU monitor holds the domain's job) is
+// not waited for: the next cycle reads the source again on a second
+// connection, where the bulk call's NOWAIT flag skips the busy domain and
+// returns the others at once. Only when both connections are stuck does the
+// source keep its domains' last good records, marked stale. A source that
+// fails is retried with exponential backoff.
 #pragma once
 
 #include <chrono>
@@ -59,9 +63,14 @@ class Collector {
 
  private:
   struct Read;  // one read in flight, shared with its thread
-  struct Source {
+  // A connection of a source, and the read running on it, if any.
+  struct Slot {
     std::shared_ptr<LibvirtReader> reader;
     std::shared_ptr<Read> running;
+  };
+  static constexpr std::size_t kSlotsPerSource = 2;
+  struct Source {
+    Slot slots[kSlotsPerSource];
     std::vector<DomainRecord> last;
     std::int64_t last_ms = 0;
     SourceStatus status;
@@ -70,6 +79,7 @@ class Collector {
   };
   std::vector<std::string> current_uris() const;
   void finish(Source& source, Read& read);
+  void start(Slot& slot, const std::string& uri, bool bulk_only);
 
   CollectorOptions options_;
   std::map<std::string, Source> sources_;

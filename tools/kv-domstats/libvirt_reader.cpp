@@ -61,6 +61,21 @@ Params to_params(const virTypedParameter* params, int n) {
   return out;
 }
 
+// The bulk call's balloon.* fields carry what virDomainMemoryStats returns,
+// under other names.
+void memory_from_bulk(DomainRecord& r) {
+  static constexpr std::pair<const char*, const char*> kBulk[] = {
+      {"balloon.swap_in", "swap_in"},         {"balloon.swap_out", "swap_out"},
+      {"balloon.major_fault", "major_fault"}, {"balloon.minor_fault", "minor_fault"},
+      {"balloon.unused", "unused"},           {"balloon.available", "available"},
+      {"balloon.current", "actual_balloon"},  {"balloon.rss", "rss"},
+      {"balloon.usable", "usable"},           {"balloon.disk_caches", "disk_caches"},
+      {"balloon.last-update", "last_update"},
+  };
+  for (const auto& [bulk, name] : kBulk)
+    if (auto it = r.stats.find(bulk); it != r.stats.end()) r.memory.emplace(name, it->second);
+}
+
 }  // namespace
 
 DomainXmlFacts parse_domain_xml(std::string_view xml) {
@@ -122,7 +137,7 @@ void LibvirtReader::disconnect() {
   xml_cache_.clear();
 }
 
-std::vector<DomainRecord> LibvirtReader::read() {
+std::vector<DomainRecord> LibvirtReader::read(bool bulk_only) {
   std::lock_guard lock(mu_);
   connect();
   virDomainStatsRecordPtr* records = nullptr;
@@ -140,7 +155,7 @@ std::vector<DomainRecord> LibvirtReader::read() {
     DomainRecord r;
     r.source = uri_;
     r.stats = to_params(records[i]->params, records[i]->nparams);
-    read_domain(records[i]->dom, r);
+    read_domain(records[i]->dom, r, bulk_only);
     out.push_back(std::move(r));
   }
   // Forget aliases of domains that are gone.
@@ -152,16 +167,24 @@ std::vector<DomainRecord> LibvirtReader::read() {
   return out;
 }
 
-void LibvirtReader::read_domain(virDomainPtr dom, DomainRecord& r) {
+void LibvirtReader::read_domain(virDomainPtr dom, DomainRecord& r, bool bulk_only) {
   if (const char* name = virDomainGetName(dom)) r.name = name;
   char uuid[VIR_UUID_STRING_BUFLEN];
   if (virDomainGetUUIDString(dom, uuid) == 0) r.uuid = uuid;
+  const XmlFacts& facts = xml_facts(dom, r);  // the XML needs no domain job
+  r.aliases = facts.aliases;
+  r.kubevirt_uid = facts.kubevirt_uid;
+  if (bulk_only) {
+    memory_from_bulk(r);
+    return;
+  }
 
   virDomainMemoryStatStruct mem[VIR_DOMAIN_MEMORY_STAT_NR];
   int nmem = virDomainMemoryStats(dom, mem, VIR_DOMAIN_MEMORY_STAT_NR, 0);
   for (int i = 0; i < nmem; ++i)
     if (const char* tag = memory_tag_name(mem[i].tag))
       r.memory.emplace(tag, std::uint64_t(mem[i].val));
+  if (nmem < 0) memory_from_bulk(r);
 
   // Pinning: how many host CPUs each vCPU may run on, summed over vCPUs.
   auto vcpus = r.stats.find("vcpu.maximum");
@@ -190,10 +213,6 @@ void LibvirtReader::read_domain(virDomainPtr dom, DomainRecord& r) {
     }
     virTypedParamsFree(job, njob);
   }
-
-  const XmlFacts& facts = xml_facts(dom, r);
-  r.aliases = facts.aliases;
-  r.kubevirt_uid = facts.kubevirt_uid;
 }
 
 const LibvirtReader::XmlFacts& LibvirtReader::xml_facts(virDomainPtr dom,

@@ -29,12 +29,17 @@ class LibvirtReader {
   // Connects if needed and reads every domain. Throws std::runtime_error
   // with libvirt's message when the connection or the bulk call fails (the
   // connection is then dropped, to be opened again next time).
-  std::vector<DomainRecord> read();
+  //
+  // `bulk_only` skips the per-domain calls, which wait for a domain's job
+  // where the bulk call does not: memory then comes from the bulk balloon
+  // fields (the same values), pinning and job stats are left out. For
+  // reading beside a read that is stuck on a hung domain.
+  std::vector<DomainRecord> read(bool bulk_only = false);
 
  private:
   void connect();
   void disconnect();
-  void read_domain(virDomainPtr dom, DomainRecord& r);
+  void read_domain(virDomainPtr dom, DomainRecord& r, bool bulk_only);
   struct XmlFacts;
   const XmlFacts& xml_facts(virDomainPtr dom, const DomainRecord& r);
 
