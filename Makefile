@@ -123,9 +123,16 @@ test: check-deps
 	$(MAKE) all
 	set -o pipefail; { $(MAKE) unit && $(MAKE) lint && $(MAKE) bats; } 2>&1 | tests/helpers/summarize
 
+# Real domain statistics from a private libvirtd with QEMU domains (as root);
+# elsewhere a generated stream of KubeVirt-shaped samples.
 demo: check-deps
 	$(MAKE) all
-	$(BUILD)/bin/kv-gen-samples --vms 3 --snapshots 1 | $(BUILD)/bin/kv-promfmt
+	@if [ "$$(id -u)" = 0 ]; then \
+	  KV_BUILD=$(abspath $(BUILD)) tests/helpers/demo-domstats; \
+	else \
+	  echo "not root: showing a generated stream instead of a private libvirtd" >&2; \
+	  $(BUILD)/bin/kv-gen-samples --vms 3 --snapshots 1 | $(BUILD)/bin/kv-promfmt; \
+	fi
 
 bench: all
 	bench/promfmt

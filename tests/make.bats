@@ -26,9 +26,14 @@ teardown() {
   [ -z "$(find "$TEST_TMP/root" -type f)" ] || flunk "left behind: $(find "$TEST_TMP/root" -type f)"
 }
 
-@test "make demo prints a Prometheus exposition of KubeVirt-shaped samples" {
-  run make -s -C "$KV_ROOT" BUILD="$KV_BUILD" demo
+@test "make demo prints real domain statistics of a private libvirtd as Prometheus text" {
+  run --separate-stderr make -s -C "$KV_ROOT" BUILD="$KV_BUILD" demo
   assert_success
-  assert_output_contains '# TYPE kubevirt_vmi_memory_resident_bytes gauge'
-  assert_output_contains 'kubevirt_vmi_vcpu_seconds_total{id="1",name="vm-00002",namespace="ns-000",node="node-000",state="running"}'
+  assert_output_contains '# TYPE kubevirt_vmi_cpu_usage_seconds_total counter'
+  assert_output_contains 'kubevirt_vmi_memory_domain_bytes{name="web-1",namespace="production",node="demo-node"} 67108864'
+  assert_output_contains 'kubevirt_vmi_storage_iops_read_total{drive="rootdisk",name="demo-vm",namespace="default",node="demo-node"}'
+  printf '%s\n' "$output" | promtool check metrics
+  # It leaves nothing behind.
+  ! ls -d /tmp/kv-demo.* 2>/dev/null
+  ! ip link show kvdemo0 2>/dev/null
 }

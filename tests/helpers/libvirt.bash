@@ -1,0 +1,110 @@
+# Private libvirtd instances with real QEMU domains (TCG, paused), for the
+# kv-domstats end-to-end tests. Each instance runs as an unprivileged user in
+# session mode with every XDG directory under its own temp dir, so config,
+# sockets, state and logs are private and the host's qemu:///system is never
+# touched. Root creates the tap devices beforehand.
+#
+#   libvirt_setup_user                 the test user and /dev/net/tun access
+#   libvirt_start DIR                  starts an instance; prints its URI
+#   libvirt_add_domain DIR NAME TAP    defines and starts a paused domain
+#   libvirt_qemu_pid DIR NAME          the domain's QEMU process
+#   libvirt_stop DIR                   destroys its domains, stops the daemon
+#   libvirt_cleanup                    removes the taps this file created
+
+KV_LIBVIRT_USER=kvtest
+
+libvirt_setup_user() {
+  id "$KV_LIBVIRT_USER" >/dev/null 2>&1 || useradd --system --create-home "$KV_LIBVIRT_USER"
+  # The unprivileged QEMU opens its pre-made tap through /dev/net/tun.
+  chmod 0666 /dev/net/tun
+}
+
+libvirt_as_user() {  # DIR COMMAND...
+  local dir="$1"; shift
+  su -s /bin/sh "$KV_LIBVIRT_USER" -c "
+    export XDG_RUNTIME_DIR='$dir/run' XDG_CONFIG_HOME='$dir/config' \
+           XDG_CACHE_HOME='$dir/cache' XDG_DATA_HOME='$dir/data'
+    $*"
+}
+
+libvirt_uri() { echo "qemu+unix:///session?socket=$1/run/libvirt/libvirt-sock"; }
+
+libvirt_start() {  # DIR
+  local dir="$1"
+  mkdir -p "$dir"/{run,config,cache,data}
+  chmod 0700 "$dir/run"
+  chown -R "$KV_LIBVIRT_USER" "$dir"
+  chmod 0755 "$dir"
+  libvirt_as_user "$dir" "libvirtd --daemon --pid-file='$dir/libvirtd.pid' --timeout 0" >/dev/null 2>&1
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [ -S "$dir/run/libvirt/libvirt-sock" ] && virsh -c "$(libvirt_uri "$dir")" version >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "libvirtd in $dir did not start" >&2
+  return 1
+}
+
+libvirt_add_domain() {  # DIR NAME TAP
+  local dir="$1" name="$2" tap="$3"
+  ip link show "$tap" >/dev/null 2>&1 || {
+    ip tuntap add dev "$tap" mode tap user "$KV_LIBVIRT_USER"
+    ip link set "$tap" up
+    echo "$tap" >>"${KV_LIBVIRT_TAPS:?}"
+  }
+  libvirt_as_user "$dir" "qemu-img create -q -f qcow2 '$dir/$name.qcow2' 16M"
+  cat >"$dir/$name.xml" <<XML
+<domain type='qemu'>
+  <name>$name</name>
+  <memory unit='MiB'>64</memory>
+  <vcpu>2</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/><source file='$dir/$name.qcow2'/>
+      <target dev='vda' bus='virtio'/><alias name='ua-rootdisk'/>
+    </disk>
+    <interface type='ethernet'>
+      <target dev='$tap' managed='no'/><model type='virtio'/><alias name='ua-default'/>
+    </interface>
+    <memballoon model='virtio'><stats period='1'/></memballoon>
+  </devices>
+</domain>
+XML
+  chown "$KV_LIBVIRT_USER" "$dir/$name.xml"
+  virsh -q -c "$(libvirt_uri "$dir")" define "$dir/$name.xml" >/dev/null
+  virsh -q -c "$(libvirt_uri "$dir")" start --paused "$name" >/dev/null
+}
+
+libvirt_qemu_pid() {  # DIR NAME
+  pgrep -u "$KV_LIBVIRT_USER" -f "qemu-system-x86_64 .*guest=$2," | head -n 1
+}
+
+libvirt_stop() {  # DIR
+  local dir="$1" pid
+  [ -d "$dir" ] || return 0
+  # A stopped QEMU cannot be destroyed: let it run first.
+  for pid in $(pgrep -u "$KV_LIBVIRT_USER" -f "qemu-system-x86_64 .*$dir" || true); do
+    kill -CONT "$pid" 2>/dev/null || true
+  done
+  local name
+  for name in $(virsh -c "$(libvirt_uri "$dir")" list --all --name 2>/dev/null); do
+    virsh -q -c "$(libvirt_uri "$dir")" destroy "$name" >/dev/null 2>&1 || true
+  done
+  if [ -f "$dir/libvirtd.pid" ]; then
+    kill "$(cat "$dir/libvirtd.pid")" 2>/dev/null || true
+  fi
+  for pid in $(pgrep -u "$KV_LIBVIRT_USER" -f "$dir" || true); do
+    kill -9 "$pid" 2>/dev/null || true
+  done
+}
+
+libvirt_cleanup() {
+  # Session daemons start a virtlogd each; it would linger two minutes.
+  pkill -u "$KV_LIBVIRT_USER" -x virtlogd 2>/dev/null || true
+  local tap
+  [ -f "${KV_LIBVIRT_TAPS:-}" ] || return 0
+  while read -r tap; do ip link delete "$tap" 2>/dev/null || true; done <"$KV_LIBVIRT_TAPS"
+  rm -f "$KV_LIBVIRT_TAPS"
+}
