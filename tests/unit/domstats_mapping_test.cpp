@@ -7,6 +7,7 @@
 #include <set>
 
 #include "kv-domstats/domain_metrics.hpp"
+#include "kv-domstats/ephemeral.hpp"
 #include "kv-domstats/libvirt_reader.hpp"
 #include "metric_catalog.hpp"
 
@@ -146,6 +147,35 @@ TEST(DomstatsXml, AliasesAndKubeVirtUid) {
   EXPECT_EQ(facts.aliases, (std::map<std::string, std::string>{{"tap0", "ua-default"},
                                                                {"vda", "ua-rootdisk"}}));
   EXPECT_TRUE(parse_domain_xml("not xml").aliases.empty());
+}
+
+}  // namespace
+}  // namespace kv::domstats
+
+namespace kv::domstats {
+namespace {
+
+TEST(DomstatsEphemeral, KeepsTheLastJobForAWhile) {
+  EphemeralMemory memory(std::chrono::seconds(30));
+  auto domain = [](bool job) {
+    DomainResult d{};
+    d.record.name = "ns_vm";
+    d.record.uuid = "u1";
+    if (job) {
+      d.record.job_type = 2;
+      d.record.job = {{"data_remaining", std::uint64_t(5)}};
+    }
+    return std::vector<DomainResult>{d};
+  };
+  auto with_job = domain(true);
+  memory.apply(with_job, 1000);
+  auto after = domain(false);
+  memory.apply(after, 20000);  // 19 s later: kept
+  ASSERT_TRUE(after[0].record.job_type);
+  EXPECT_EQ(as_number(after[0].record.job.at("data_remaining")), 5.0);
+  auto later = domain(false);
+  memory.apply(later, 40000);  // 39 s after the job was last seen: gone
+  EXPECT_FALSE(later[0].record.job_type);
 }
 
 }  // namespace

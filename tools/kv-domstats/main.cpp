@@ -22,6 +22,7 @@
 #include "exit_codes.hpp"
 #include "kv-domstats/collector.hpp"
 #include "kv-domstats/domain_metrics.hpp"
+#include "kv-domstats/ephemeral.hpp"
 #include "kv-domstats/raw_records.hpp"
 #include "kv-domstats/self_metrics.hpp"
 #include "logging.hpp"
@@ -55,6 +56,7 @@ struct Settings {
   bool once = false;
   std::string interval = "15s";
   std::string timeout = "10s";
+  std::string keep_ephemeral = "0";
   bool raw = false;
   std::string replay;
   bool self_metrics = true;
@@ -123,6 +125,11 @@ int main(int argc, char** argv) {
   app.add_flag("--emit-all", s.mapping.emit_all,
                "Every known series of every domain: 0 for counters and NaN for gauges that "
                "libvirt did not report");
+  app.add_option("--keep-ephemeral", s.keep_ephemeral,
+                 "Keep a domain's last migration progress values for DURATION after its job "
+                 "ended (0: drop them at once)")
+      ->type_name("DURATION")
+      ->default_str("0");
   app.add_flag("--raw", s.raw, "Write what libvirt returned (kv-domstats' raw records) instead "
                                "of samples, for debugging and for --replay");
   app.add_option("--replay", s.replay, "Read raw records from FILE instead of libvirt")
@@ -145,6 +152,9 @@ int main(int argc, char** argv) {
   if (!timeout || timeout->count() == 0)
     return usage_error(app, "--timeout: \"" + s.timeout + "\" is not a positive duration");
   s.collector.timeout = *timeout;
+  auto keep_ephemeral = parse_duration(s.keep_ephemeral);
+  if (!keep_ephemeral)
+    return usage_error(app, "--keep-ephemeral: \"" + s.keep_ephemeral + "\" is not a duration");
   if (s.collector.uris.empty() && s.collector.socket_glob.empty())
     s.collector.uris.push_back("qemu:///system");
   setup_logging(kTool, s.log_level);
@@ -172,6 +182,7 @@ int main(int argc, char** argv) {
       return kExitOk;
     }
     Collector collector(s.collector);
+    EphemeralMemory ephemeral(*keep_ephemeral);
     for (;;) {
       auto cycle_start = std::chrono::steady_clock::now();
       CycleResult cycle = collector.collect();
@@ -181,6 +192,7 @@ int main(int argc, char** argv) {
                                     src.uri, format_duration(*timeout));
       }
       sort_domains(cycle.domains);
+      if (keep_ephemeral->count() > 0) ephemeral.apply(cycle.domains, now_ms());
       if (s.raw) write_raw(cycle.domains);
       else write_snapshot(out, cycle.domains, &cycle, s);
       if (s.once) break;
