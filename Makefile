@@ -48,7 +48,7 @@ UNIT_BIN   := $(BUILD)/bin/unit-tests
 
 BENCH_BINS := $(BUILD)/bin/kv-gen-samples $(BUILD)/bin/parse-only
 
-.PHONY: all test unit bats lint doccheck demo deps install uninstall clean bench check-deps
+.PHONY: all test unit bats lint doccheck docs demo deps install uninstall clean bench check-deps
 all: $(TOOLS:%=$(BUILD)/bin/%) $(BENCH_BINS)
 
 $(BUILD)/obj/%.o: %.cpp
@@ -116,8 +116,15 @@ bats: all
 lint: doccheck
 	mandoc -T lint -W warning $(MAN1) $(MAN5)
 
+# Docs that must not drift from the code: options in --help vs the man
+# pages, and docs/metrics.md vs the metric catalog (`make docs` rewrites it).
 doccheck: all
 	tests/helpers/check-help-vs-man $(BUILD)/bin $(TOOLS)
+	tests/helpers/gen-metrics-doc common/metric_catalog.def | diff -u docs/metrics.md - \
+	  || { echo "docs/metrics.md is stale: run make docs"; exit 1; }
+
+docs:
+	tests/helpers/gen-metrics-doc common/metric_catalog.def >docs/metrics.md
 
 test: check-deps
 	$(MAKE) all
