@@ -98,11 +98,16 @@ libvirt_stop() {  # DIR
   for pid in $(pgrep -u "$KV_LIBVIRT_USER" -f "$dir" || true); do
     kill -9 "$pid" 2>/dev/null || true
   done
+  # The session daemon's virtlogd would linger two minutes: find ours by the
+  # runtime dir in its environment, leaving other instances' alone.
+  for pid in $(pgrep -u "$KV_LIBVIRT_USER" -x virtlogd || true); do
+    if tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "XDG_RUNTIME_DIR=$dir/run"; then
+      kill "$pid" 2>/dev/null || true
+    fi
+  done
 }
 
 libvirt_cleanup() {
-  # Session daemons start a virtlogd each; it would linger two minutes.
-  pkill -u "$KV_LIBVIRT_USER" -x virtlogd 2>/dev/null || true
   local tap
   [ -f "${KV_LIBVIRT_TAPS:-}" ] || return 0
   while read -r tap; do ip link delete "$tap" 2>/dev/null || true; done <"$KV_LIBVIRT_TAPS"

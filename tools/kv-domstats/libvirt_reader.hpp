@@ -1,7 +1,8 @@
 // Reads one libvirt connection: one bulk virConnectGetAllDomainStats call
-// (NOWAIT, running and paused domains) plus the per-domain calls KubeVirt
-// makes (memory stats, vCPU pinning, job stats), and the domain XML for
-// device aliases only when a domain is new or its devices changed.
+// (NOWAIT, running and paused domains; its balloon group carries the memory
+// statistics), one virDomainGetJobStats per domain, and the domain XML (device
+// aliases) and vCPU pinning only when a domain is new or changed (pinning
+// also once a minute).
 //
 // Read-only connections throughout: kv-domstats never changes a domain.
 #pragma once
@@ -9,6 +10,7 @@
 #include <libvirt/libvirt.h>
 
 #include <map>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -42,6 +44,7 @@ class LibvirtReader {
   void read_domain(virDomainPtr dom, DomainRecord& r, bool bulk_only);
   struct XmlFacts;
   const XmlFacts& xml_facts(virDomainPtr dom, const DomainRecord& r);
+  std::optional<std::uint64_t> cpu_affinity(virDomainPtr dom, int nvcpus);
 
   std::string uri_;
   std::mutex mu_;  // one read at a time per connection
@@ -53,6 +56,9 @@ class LibvirtReader {
     std::vector<std::string> devices;            // device names it was read for
     std::map<std::string, std::string> aliases;  // target dev -> alias
     std::string kubevirt_uid;                    // <metadata><kubevirt><uid>
+    int vcpus = 0;                               // vCPUs the pinning was read for
+    std::optional<std::uint64_t> cpu_affinity;   // from virDomainGetVcpuPinInfo
+    std::int64_t pin_read_ms = 0;
   };
   std::map<std::string, XmlFacts> xml_cache_;  // by domain UUID
 };
