@@ -95,7 +95,8 @@ DEPS_BUILD := g++ make pkg-config git libcli11-dev libspdlog-dev libsimdjson-dev
 DEPS_TEST  := bats mandoc jq curl wrk prometheus prometheus-node-exporter \
               python3 python3-prometheus-client libvirt-daemon libvirt-daemon-driver-qemu \
               libvirt-clients qemu-system-x86 qemu-utils iproute2
-DEPS_BENCH := golang-go golang-github-prometheus-common-dev hyperfine time
+DEPS_BENCH := golang-go golang-github-prometheus-common-dev hyperfine time \
+              prometheus-libvirt-exporter collectd-core libmicrohttpd12 libprotobuf-c1
 deps:
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
@@ -143,6 +144,7 @@ demo: check-deps
 
 bench: all
 	bench/promfmt
+	@if [ "$$(id -u)" = 0 ]; then bench/domstats; else echo "not root: skipping bench/domstats" >&2; fi
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
