@@ -26,6 +26,7 @@
 #include "kv-domstats/raw_records.hpp"
 #include "kv-domstats/self_metrics.hpp"
 #include "logging.hpp"
+#include "process.hpp"
 #include "sample_writer.hpp"
 
 using namespace kv;
@@ -88,6 +89,7 @@ void write_raw(const std::vector<DomainResult>& domains) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  protect_standard_fds();
   Settings s;
   s.mapping.node = default_node();
   CLI::App app{"Reads libvirt domain statistics (read-only, one bulk call per connection, never "
@@ -161,13 +163,7 @@ int main(int argc, char** argv) {
   // libvirt would print its errors on stderr itself; ours say more.
   virSetErrorFunc(nullptr, [](void*, virErrorPtr) {});
 
-  ::signal(SIGPIPE, SIG_IGN);
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  int signal_fd = ::signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
+  int signal_fd = termination_signal_fd();
 
   SampleWriter out(STDOUT_FILENO);
   try {

@@ -26,6 +26,7 @@
 #include "logging.hpp"
 #include "metrics_server.hpp"
 #include "options.hpp"
+#include "process.hpp"
 #include "publisher.hpp"
 #include "self_metrics.hpp"
 
@@ -99,20 +100,6 @@ void notify(int fd) {
   }
 }
 
-// Makes sure fds 0-2 are open, so that no descriptor we open later (the
-// signalfd, a socket) is mistaken for stdin or stdout. A closed stdout gets a
-// read-only /dev/null, so writing to it still fails as it should.
-void protect_standard_fds() {
-  for (int fd = 0; fd <= 2; ++fd) {
-    if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
-    int null = ::open("/dev/null", fd == 2 ? O_WRONLY : O_RDONLY);
-    if (null >= 0 && null != fd) {
-      ::dup2(null, fd);
-      ::close(null);
-    }
-  }
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -147,15 +134,7 @@ int main(int argc, char** argv) {
   if (!o.textfile.empty() && o.timestamps && o.listen.empty())
     spdlog::warn("--timestamps has no effect on --textfile: node_exporter refuses timestamps");
 
-  // Signals are taken from a signalfd in the main loop; EPIPE comes back
-  // from write() instead of killing us.
-  ::signal(SIGPIPE, SIG_IGN);
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  int signal_fd = ::signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
+  int signal_fd = termination_signal_fd();
   int stop_fd = ::eventfd(0, EFD_CLOEXEC);
   int done_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (signal_fd < 0 || stop_fd < 0 || done_fd < 0) {

@@ -1,0 +1,16 @@
+// Process set-up shared by the tools: standard descriptors and signals.
+#pragma once
+
+namespace kv {
+
+// Makes sure fds 0-2 are open, so that no descriptor opened later (a
+// signalfd, a socket) is mistaken for stdin or stdout. A closed stdout gets
+// a read-only /dev/null, so writing to it still fails as it should.
+void protect_standard_fds();
+
+// Ignores SIGPIPE (EPIPE then comes back from write()) and blocks SIGTERM
+// and SIGINT in every thread; returns a non-blocking signalfd that becomes
+// readable when one arrives, for the main loop to poll. -1 on failure.
+int termination_signal_fd();
+
+}  // namespace kv
