@@ -150,20 +150,22 @@ void read_raw_recording(const std::string& path,
   while (std::getline(in, line)) {
     ++number;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    bool end = false;
     try {
       dom::element doc;
       if (auto err = parser.parse(line).get(doc))
         throw std::runtime_error(std::string("invalid JSON: ") + simdjson::error_message(err));
       dom::object obj;
       if (doc.get_object().get(obj)) throw std::runtime_error("a record must be a JSON object");
-      if (obj.at_key("end").error() == simdjson::SUCCESS) {
-        on_cycle(cycle);
-        cycle.domains.clear();
-        continue;
-      }
-      cycle.domains.push_back(to_record(obj));
+      end = obj.at_key("end").error() == simdjson::SUCCESS;
+      if (!end) cycle.domains.push_back(to_record(obj));
     } catch (const std::runtime_error& e) {
       throw std::runtime_error(path + ":" + std::to_string(number) + ": " + e.what());
+    }
+    // Outside the try: errors of the consumer (a closed stdout) are its own.
+    if (end) {
+      on_cycle(cycle);
+      cycle.domains.clear();
     }
   }
   if (!cycle.domains.empty()) on_cycle(cycle);
