@@ -28,7 +28,7 @@ int main(int argc, char **argv) {
   }
   unsigned int stats = VIR_DOMAIN_STATS_CPU_TOTAL | VIR_DOMAIN_STATS_BALLOON |
                        VIR_DOMAIN_STATS_VCPU | VIR_DOMAIN_STATS_INTERFACE |
-                       VIR_DOMAIN_STATS_BLOCK | VIR_DOMAIN_STATS_DIRTYRATE;
+                       VIR_DOMAIN_STATS_BLOCK;
   unsigned int flags = VIR_CONNECT_GET_ALL_DOMAINS_STATS_RUNNING |
                        VIR_CONNECT_GET_ALL_DOMAINS_STATS_PAUSED |
                        VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT;
