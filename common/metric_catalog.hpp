@@ -53,4 +53,17 @@ std::string_view to_string(CatalogType type);
 // The sample stream type of a row; nullopt for a histogram.
 std::optional<MetricType> sample_type(CatalogType type);
 
+// Gives a sample (SampleOut, SampleRecord) the name, type, help and unit of
+// a catalog row; false for a row the sample stream cannot carry.
+template <typename Sample>
+bool describe_sample(Sample& s, const MetricInfo& info) {
+  std::optional<MetricType> type = sample_type(info.type);
+  if (!type) return false;
+  s.name = info.name;
+  s.type = *type;
+  s.help = info.help;
+  s.unit = info.unit;
+  return true;
+}
+
 }  // namespace kv

@@ -115,20 +115,13 @@ class Emitter {
 
   // Emits `metric` when `value` is known, or a placeholder under --emit-all.
   void emit(std::string_view metric, std::optional<double> value, const Labels& extra = {}) {
-    const MetricInfo* info = find_metric(metric);
+    if (!value && !options_.emit_all) return;
     // The mapping tables name only catalog counters and gauges (unit-tested).
-    std::optional<MetricType> sample = info ? sample_type(info->type) : std::nullopt;
-    if (!sample) return;
-    MetricType type = *sample;
-    if (!value) {
-      if (!options_.emit_all) return;
-      value = type == MetricType::counter ? 0.0 : std::numeric_limits<double>::quiet_NaN();
-    }
+    const MetricInfo* info = find_metric(metric);
     SampleOut s;
-    s.name = info->name;
-    s.type = type;
-    s.help = info->help;
-    s.unit = info->unit;
+    if (!info || !describe_sample(s, *info)) return;
+    if (!value)
+      value = s.type == MetricType::counter ? 0.0 : std::numeric_limits<double>::quiet_NaN();
     s.labels = extra;
     s.labels.emplace_back("name", id_.name);
     s.labels.emplace_back("namespace", id_.ns);

@@ -9,12 +9,8 @@ namespace kv::domstats {
 void emit_self_metrics(const CycleResult& cycle, const std::string& node,
                        const SampleSink& sink) {
   auto emit = [&](MetricId id, SampleOut::Labels labels, double value) {
-    const MetricInfo& info = metric_info(id);
     SampleOut s;
-    s.name = info.name;
-    s.type = *sample_type(info.type);
-    s.help = info.help;
-    s.unit = info.unit;
+    describe_sample(s, metric_info(id));
     s.labels = std::move(labels);
     s.value = value;
     sink(s);

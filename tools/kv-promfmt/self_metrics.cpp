@@ -43,11 +43,7 @@ std::shared_ptr<Snapshot> SelfMetrics::snapshot() const {
   SampleRecord s;
   // Names, types, units and help come from the metric catalog.
   auto add = [&](MetricId id, std::vector<LabelPair> labels, double value) {
-    const MetricInfo& info = metric_info(id);
-    s.name = info.name;
-    s.type = *sample_type(info.type);
-    s.help = info.help;
-    s.unit = info.unit;
+    describe_sample(s, metric_info(id));
     s.labels = std::move(labels);
     s.value = value;
     builder.add(s);
