@@ -101,16 +101,8 @@ void append_sample_line(std::string& out, const SampleOut& s) {
     append_json_string(out, s.unit);
   }
   if (!s.labels.empty()) {
-    out += ",\"labels\":{";
-    bool first = true;
-    for (const auto& [k, v] : s.labels) {
-      if (!first) out += ',';
-      first = false;
-      append_json_string(out, k);
-      out += ':';
-      append_json_string(out, v);
-    }
-    out += '}';
+    out += ",\"labels\":";
+    append_json_string_map(out, s.labels);
   }
   out += ",\"value\":";
   append_number(out, s.value);

@@ -27,6 +27,20 @@ struct SampleOut {
 // Appends `text` as a JSON string; bytes that are not valid UTF-8 become
 // U+FFFD so the stream stays valid whatever a source hands us.
 void append_json_string(std::string& out, std::string_view text);
+// Appends {"k":"v",...} for any range of string pairs (labels, aliases).
+template <typename Pairs>
+void append_json_string_map(std::string& out, const Pairs& pairs) {
+  out += '{';
+  bool first = true;
+  for (const auto& [k, v] : pairs) {
+    if (!first) out += ',';
+    first = false;
+    append_json_string(out, k);
+    out += ':';
+    append_json_string(out, v);
+  }
+  out += '}';
+}
 void append_sample_line(std::string& out, const SampleOut& sample);
 void append_end_line(std::string& out, std::string_view producer,
                      std::optional<std::int64_t> timestamp_ms);

@@ -120,16 +120,8 @@ void append_raw_record(std::string& out, const DomainRecord& r) {
   append_params(out, "stats", r.stats);
   append_params(out, "memory", r.memory);
   if (r.cpu_affinity) out += ",\"cpu_affinity\":" + std::to_string(*r.cpu_affinity);
-  out += ",\"aliases\":{";
-  bool first = true;
-  for (const auto& [dev, alias] : r.aliases) {
-    if (!first) out += ',';
-    first = false;
-    append_json_string(out, dev);
-    out += ':';
-    append_json_string(out, alias);
-  }
-  out += '}';
+  out += ",\"aliases\":";
+  append_json_string_map(out, r.aliases);
   if (r.job_type) {
     out += ",\"job_type\":" + std::to_string(*r.job_type);
     append_params(out, "job", r.job);
