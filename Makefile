@@ -16,7 +16,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1
 SHELL    := /bin/bash
 MAKEFLAGS += --no-print-directory
 CXX      ?= g++
-PKGS     := CLI11 spdlog simdjson cpp-httplib zlib libvirt libxml-2.0
+PKGS     := CLI11 spdlog simdjson cpp-httplib zlib libvirt libxml-2.0 libcurl yaml-cpp
 CXXFLAGS ?= -O2 -g
 CXXFLAGS += -std=c++20 -Wall -Wextra -Werror -pthread -MMD -MP -Icommon -Itools \
             -DKV_VERSION='"$(VERSION)"'
@@ -91,20 +91,24 @@ $(UNIT_BIN): $(UNIT_OBJ) $(TOOL_LIBS) $(COMMON_LIB)
 
 # Dependencies: installed when a build or test prerequisite is missing.
 DEPS_BUILD := g++ make pkg-config git libcli11-dev libspdlog-dev libsimdjson-dev \
-              libcpp-httplib-dev zlib1g-dev libgtest-dev libvirt-dev libxml2-dev
+              libcpp-httplib-dev zlib1g-dev libgtest-dev libvirt-dev libxml2-dev \
+              libcurl4-openssl-dev libyaml-cpp-dev
 DEPS_TEST  := bats mandoc jq curl wrk prometheus prometheus-node-exporter \
               python3 python3-prometheus-client libvirt-daemon libvirt-daemon-driver-qemu \
-              libvirt-clients qemu-system-x86 qemu-utils iproute2
-DEPS_BENCH := golang-go golang-github-prometheus-common-dev hyperfine time \
+              libvirt-clients qemu-system-x86 qemu-utils iproute2 golang-go openssl
+# kubectl talks to the API simulator; Debian's kubernetes-client is installed
+# only when no kubectl is on PATH (a cloud SDK's kubectl package conflicts).
+KUBECTL_PKG := $(if $(shell command -v kubectl),,kubernetes-client)
+DEPS_BENCH := golang-github-prometheus-common-dev hyperfine time \
               prometheus-libvirt-exporter collectd-core libmicrohttpd12 libprotobuf-c1
 deps:
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-	    $(DEPS_BUILD) $(DEPS_TEST) $(DEPS_BENCH)
+	    $(DEPS_BUILD) $(DEPS_TEST) $(DEPS_BENCH) $(KUBECTL_PKG)
 
 # Runs `make deps` only when something is missing, so a ready machine stays quiet.
 check-deps:
-	@missing=$$(dpkg-query -W -f='$${Status} $${Package}\n' $(DEPS_BUILD) $(DEPS_TEST) $(DEPS_BENCH) 2>&1 \
+	@missing=$$(dpkg-query -W -f='$${Status} $${Package}\n' $(DEPS_BUILD) $(DEPS_TEST) $(DEPS_BENCH) $(KUBECTL_PKG) 2>&1 \
 	    | grep -v '^install ok installed' || true); \
 	if [ -n "$$missing" ]; then echo "missing dependencies, running make deps"; $(MAKE) deps; fi
 
