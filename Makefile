@@ -26,9 +26,10 @@ LDFLAGS  += -fsanitize=address,undefined
 endif
 
 # The tools, and what each links besides common/ (s6's deps-exe, in one place).
-TOOLS             := kv-promfmt kv-domstats
+TOOLS             := kv-promfmt kv-domstats kv-watch
 kv-promfmt_LIBS   := spdlog simdjson cpp-httplib zlib
 kv-domstats_LIBS  := spdlog simdjson libvirt libxml-2.0
+kv-watch_LIBS     := spdlog simdjson libcurl yaml-cpp
 
 MAN1 := $(TOOLS:%=man/%.1)
 MAN5 := man/kv-sample.5

@@ -1,0 +1,25 @@
+// Is the server a Kubernetes API, and which resources does it serve
+// (/api, /apis and the group versions' resource lists).
+#pragma once
+#include <string>
+#include <vector>
+
+#include "kube_client.hpp"
+#include "kv-watch/resource_types.hpp"
+
+namespace kv::watch {
+
+struct ApiProbe {
+  enum class Outcome { kubernetes, unreachable, not_kubernetes, tls_failure, unauthorized };
+  Outcome outcome;
+  std::string message;  // what went wrong, for a log line
+};
+
+// GET /api: a Kubernetes API server answers with an APIVersions document.
+ApiProbe probe_api(KubeSession& session, const KubeRequestLimits& limits);
+
+// Every listable resource of the preferred version of every group. Throws
+// std::runtime_error when discovery fails.
+std::vector<DiscoveredResource> discover_resources(KubeSession& session, const KubeRequestLimits& limits);
+
+}  // namespace kv::watch

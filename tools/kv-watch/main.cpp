@@ -1,0 +1,292 @@
+// kv-watch: lists and watches Kubernetes API resources like an informer and
+// writes what it sees: watch events (--events) or snapshots of the sample
+// stream (kv-sample(5)) on stdout.
+#include <poll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <set>
+#include <system_error>
+
+#include "clock.hpp"
+#include "cli.hpp"
+#include "duration.hpp"
+#include "exit_codes.hpp"
+#include "kube_client.hpp"
+#include "kube_config.hpp"
+#include "kv-watch/discovery.hpp"
+#include "kv-watch/event_stream.hpp"
+#include "kv-watch/informer.hpp"
+#include "kv-watch/resource_types.hpp"
+#include "kv-watch/self_metrics.hpp"
+#include "logging.hpp"
+#include "process.hpp"
+#include "sample_writer.hpp"
+
+using namespace kv;
+using namespace kv::watch;
+
+namespace {
+
+constexpr const char* kTool = "kv-watch";
+constexpr const char* kProducer = "kv-watch";
+
+struct Settings {
+  std::vector<std::string> resources;
+  bool events = false;
+  bool once = false;
+  std::string interval = "15s";
+  std::string replay;
+  KubeAccessOverrides access;
+  std::string ns;
+  std::string label_selector;
+  std::string field_selector;
+  std::size_t page_size = 500;
+  std::string watch_timeout = "5m";
+  std::string request_timeout = "30s";
+  std::string log_level = "info";
+};
+
+// Replays a recording as events, keeping only the asked-for resources.
+int replay_events(const Settings& s, const std::set<std::string>& wanted) {
+  EventWriter out(STDOUT_FILENO);
+  std::size_t bad = read_event_recording(s.replay, [&](const ReplayedEvent& e) {
+    if (!wanted.empty() && !wanted.count(std::string(e.resource))) return;
+    out.write(e.resource, e.type, simdjson::minify(e.object));
+  });
+  out.flush();
+  return bad ? kExitPartial : kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  protect_standard_fds();
+  Settings s;
+  CLI::App app{"Lists and watches Kubernetes API resources like an informer (LIST in pages, "
+               "WATCH with bookmarks, relist after 410, a cache that outlives outages) and "
+               "writes watch events (--events) or kv_watch_* samples (kv-sample(5)) on stdout.",
+               kTool};
+  app.add_option("resource", s.resources,
+                 "Resources to watch, as kubectl names them (vmis, vmi, vm, vmim, pods, nodes, "
+                 "...) or group/version/resource")
+      ->type_name("RESOURCE");
+  app.add_flag("--events", s.events,
+               "Write watch events (ADDED, MODIFIED, DELETED with the object) as NDJSON; the "
+               "initial list comes as ADDED");
+  app.add_flag("--once", s.once, "List once, write what was found, and exit");
+  app.add_option("--interval", s.interval, "Write one snapshot every DURATION (without --events)")
+      ->type_name("DURATION")
+      ->default_str("15s");
+  app.add_option("--replay", s.replay,
+                 "Read events recorded by --events from FILE (- for stdin) instead of the API")
+      ->type_name("FILE");
+  app.add_option("--kubeconfig", s.access.kubeconfig, "The kubeconfig to use (default $KUBECONFIG, "
+                                                      "in-cluster, ~/.kube/config)")
+      ->type_name("FILE");
+  app.add_option("--context", s.access.context, "The kubeconfig context (default its current-context)")
+      ->type_name("NAME");
+  app.add_option("--server", s.access.server,
+                 "The API server URL; alone it needs no kubeconfig (e.g. http://127.0.0.1:8001 "
+                 "behind kubectl proxy)")
+      ->type_name("URL");
+  app.add_option("--token-file", s.access.token_file,
+                 "Read the bearer token from FILE, again whenever it changes")
+      ->type_name("FILE");
+  app.add_option("--ca-file", s.access.ca_file, "Verify the server with the CA certificates in FILE")
+      ->type_name("FILE");
+  app.add_option("-n,--namespace", s.ns, "Only this namespace (default: all)")->type_name("NAMESPACE");
+  app.add_option("-l,--selector", s.label_selector, "Label selector, as kubectl -l")->type_name("SELECTOR");
+  app.add_option("--field-selector", s.field_selector, "Field selector, as kubectl --field-selector")
+      ->type_name("SELECTOR");
+  app.add_option("--page-size", s.page_size, "Objects per LIST page")
+      ->type_name("N")
+      ->default_str("500")
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--watch-timeout", s.watch_timeout,
+                 "Ask the server to end each watch after DURATION to 2xDURATION (jittered); "
+                 "a watch silent for longer is given up")
+      ->type_name("DURATION")
+      ->default_str("5m");
+  app.add_option("--request-timeout", s.request_timeout,
+                 "Give up a request that has not answered (or a LIST that stalls) for DURATION")
+      ->type_name("DURATION")
+      ->default_str("30s");
+  app.add_option("--log-level", s.log_level, std::string("Log level: ") + kLogLevels)
+      ->check(CLI::IsMember({"error", "warning", "info", "debug"}))
+      ->default_str("info");
+  app.set_version_flag("--version", [] { return version_string(kTool, libcurl_version()); },
+                       "Print the version and exit");
+  app.set_help_flag("-h,--help", "Print this help and exit");
+  app.footer("Exit status: 0 ok, 1 runtime failure, 2 usage error, 3 some replayed records were "
+             "invalid.\nSee kv-watch(1).\n");
+  if (auto code = parse_command_line(app, argc, argv)) return *code;
+
+  auto interval = parse_duration(s.interval);
+  auto watch_timeout = parse_duration(s.watch_timeout);
+  auto request_timeout = parse_duration(s.request_timeout);
+  if (!interval || interval->count() == 0)
+    return usage_error(app, "--interval: \"" + s.interval + "\" is not a positive duration");
+  if (!watch_timeout || watch_timeout->count() < 1000)
+    return usage_error(app, "--watch-timeout: \"" + s.watch_timeout + "\" is not a duration of 1s or more");
+  if (!request_timeout || request_timeout->count() == 0)
+    return usage_error(app, "--request-timeout: \"" + s.request_timeout + "\" is not a positive duration");
+  if (!s.replay.empty() && !s.events)
+    return usage_error(app, "--replay needs --events: snapshots of a recording come with metric "
+                            "configs (kv-watch-config(5))");
+  if (s.replay.empty() && s.resources.empty())
+    return usage_error(app, "name at least one resource to watch (e.g. vmis)");
+  setup_logging(kTool, s.log_level);
+
+  if (!s.replay.empty()) {
+    std::set<std::string> wanted;
+    for (const auto& name : s.resources) {
+      auto type = resolve_resource(name, nullptr);
+      if (!type) return usage_error(app, "unknown resource \"" + name + "\"");
+      wanted.insert(type->id());
+    }
+    try {
+      return replay_events(s, wanted);
+    } catch (const std::system_error& e) {
+      if (e.code().value() == EPIPE) return kExitOk;
+      spdlog::error("cannot write to stdout: {}", e.what());
+      return kExitFailure;
+    } catch (const std::runtime_error& e) {
+      spdlog::error("{}", e.what());
+      return kExitFailure;
+    }
+  }
+
+  KubeAccess access;
+  try {
+    access = resolve_kube_access(s.access, KubeEnvironment::from_process());
+  } catch (const KubeConfigError& e) {
+    spdlog::error("{}", e.what());
+    return kExitFailure;
+  }
+  spdlog::debug("API server {} ({})", access.server, access.origin);
+  KubeRequestLimits limits;
+  limits.response_timeout = *request_timeout;
+  limits.connect_timeout = std::min<std::chrono::milliseconds>(*request_timeout, std::chrono::seconds(10));
+  auto token = std::make_shared<BearerToken>(access);
+
+  // Is it a Kubernetes API at all? An unreachable one is retried by the
+  // informers; a wrong CA or a server of another kind is a setup error.
+  KubeSession probe_session(access, token);
+  ApiProbe probe = probe_api(probe_session, limits);
+  switch (probe.outcome) {
+    case ApiProbe::Outcome::kubernetes: break;
+    case ApiProbe::Outcome::tls_failure:
+      spdlog::error("{}: TLS failed: {}; check the CA (certificate-authority in {}, or --ca-file) "
+                    "and the client certificate", access.server, probe.message, access.origin);
+      return kExitFailure;
+    case ApiProbe::Outcome::not_kubernetes:
+      spdlog::error("{}: {}; is --server (or the kubeconfig's server) a Kubernetes API server?",
+                    access.server, probe.message);
+      return kExitFailure;
+    case ApiProbe::Outcome::unreachable:
+    case ApiProbe::Outcome::unauthorized:
+      if (s.once) {
+        spdlog::error("{}: {}", access.server, probe.message);
+        return kExitFailure;
+      }
+      spdlog::warn("{}: {}; retrying", access.server, probe.message);
+      break;
+  }
+
+  std::vector<ResourceType> types;
+  std::optional<std::vector<DiscoveredResource>> discovered;
+  auto discover = [&]() -> std::vector<DiscoveredResource> {
+    if (!discovered) discovered = discover_resources(probe_session, limits);
+    return *discovered;
+  };
+  for (const auto& name : s.resources) {
+    std::optional<ResourceType> type;
+    try {
+      type = resolve_resource(name, discover);
+    } catch (const std::runtime_error& e) {
+      spdlog::error("cannot resolve resource \"{}\": {}", name, e.what());
+      return kExitFailure;
+    }
+    if (!type)
+      return usage_error(app, "unknown resource \"" + name + "\": the API server does not serve it "
+                              "(kubectl api-resources lists what it serves)");
+    if (std::none_of(types.begin(), types.end(), [&](const auto& t) { return t.id() == type->id(); }))
+      types.push_back(*type);
+  }
+
+  int signal_fd = termination_signal_fd();
+  StopSignal stop;
+  EventWriter events(STDOUT_FILENO);
+  std::atomic<bool> output_failed{false};
+  std::atomic<int> output_errno{0};
+  ChangeHandler on_change;
+  if (s.events) {
+    on_change = [&](const ResourceType& type, EventType event, std::string_view object) {
+      try {
+        events.write(type.id(), event, object);
+      } catch (const std::system_error& e) {
+        output_errno = e.code().value();
+        output_failed = true;
+        stop.request();
+      }
+    };
+  }
+  InformerSettings base;
+  base.ns = s.ns;
+  base.label_selector = s.label_selector;
+  base.field_selector = s.field_selector;
+  base.page_size = s.page_size;
+  base.watch_timeout = std::chrono::duration_cast<std::chrono::seconds>(*watch_timeout);
+  base.limits = limits;
+  base.list_only = s.once;
+  std::vector<std::unique_ptr<Informer>> informers;
+  for (const auto& type : types)
+    informers.push_back(std::make_unique<Informer>(type, base, access, token, FieldSelection(),
+                                                   on_change, s.events, stop));
+  const std::int64_t started_ms = now_ms();
+  for (auto& inf : informers) inf->start();
+
+  SampleWriter samples(STDOUT_FILENO);
+  auto write_snapshot = [&] {
+    emit_self_metrics(informers, now_ms(), started_ms, [&](const SampleOut& x) { samples.write(x); });
+    samples.end_snapshot(kProducer, now_ms());
+  };
+  int exit_code = kExitOk;
+  auto next_snapshot = std::chrono::steady_clock::now();
+  try {
+    for (;;) {
+      pollfd pfd{signal_fd, POLLIN, 0};
+      if (::poll(&pfd, 1, 100) > 0) {
+        spdlog::info("received a signal, exiting");
+        break;
+      }
+      if (s.events) events.flush();
+      if (output_failed) break;
+      bool all_finished = std::all_of(informers.begin(), informers.end(), [](auto& i) { return i->finished(); });
+      if (s.once && all_finished) {
+        bool failed = std::any_of(informers.begin(), informers.end(), [](auto& i) { return i->failed(); });
+        if (failed) exit_code = kExitFailure;
+        else if (!s.events) write_snapshot();
+        break;
+      }
+      if (!s.events && !s.once && std::chrono::steady_clock::now() >= next_snapshot) {
+        write_snapshot();
+        next_snapshot += *interval;
+      }
+    }
+    if (s.events && !output_failed) events.flush();
+  } catch (const std::system_error& e) {
+    output_errno = e.code().value();
+    output_failed = true;
+  }
+  stop.request();
+  for (auto& inf : informers) inf->join();
+  if (output_failed) {
+    if (output_errno == EPIPE) return kExitOk;  // the reader went away
+    spdlog::error("cannot write to stdout: {}", std::strerror(output_errno));
+    return kExitFailure;
+  }
+  return exit_code;
+}

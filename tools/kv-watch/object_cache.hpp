@@ -1,0 +1,74 @@
+// What kv-watch remembers of each object: its key, its resourceVersion and a
+// pruned copy holding only the fields the metrics need, never the raw JSON.
+#pragma once
+#include <simdjson.h>
+
+#include <cstddef>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace kv::watch {
+
+enum class EventType { added, modified, deleted };
+std::string_view event_type_name(EventType t);  // "ADDED", "MODIFIED", "DELETED"
+std::optional<EventType> parse_event_type(std::string_view name);
+
+// The fields to keep, as dotted paths ("metadata.labels", "status.phase");
+// a path keeps its whole subtree, and lists on the way are kept element by
+// element ("status.interfaces.ipAddress" keeps that field of each one).
+class FieldSelection {
+ public:
+  FieldSelection();  // metadata.name, .namespace, .uid, .resourceVersion
+  explicit FieldSelection(const std::vector<std::string>& paths);
+  void add(std::string_view dotted_path);
+  // Appends the pruned copy of `value` as compact JSON.
+  void prune(simdjson::dom::element value, std::string& out) const;
+
+ private:
+  struct Node {
+    bool whole = false;
+    std::map<std::string, Node, std::less<>> children;
+  };
+  static void prune(const Node& node, simdjson::dom::element value, std::string& out);
+  Node root_;
+};
+
+// "namespace/name", or "name" for cluster-scoped objects; empty if the
+// object has no metadata.name.
+std::string object_key(simdjson::dom::element object);
+std::string_view object_resource_version(simdjson::dom::element object);
+
+struct CachedObject {
+  std::string resource_version;
+  std::string fields;  // pruned JSON
+};
+
+// One resource's objects. Not locked: the informer that owns it serialises
+// changes, readers lock `mutex()`.
+class ObjectCache {
+ public:
+  explicit ObjectCache(FieldSelection fields) : fields_(std::move(fields)) {}
+
+  // ADDED or MODIFIED, or nullopt when this version is already cached.
+  std::optional<EventType> upsert(simdjson::dom::element object);
+  // The pruned copy of what was removed, or nullopt when it was not cached.
+  std::optional<std::string> erase(const std::string& key);
+  // Keys of cached objects that are not in `present` (after a relist).
+  std::vector<std::string> missing_from(const std::unordered_map<std::string, bool>& present) const;
+  const CachedObject* find(const std::string& key) const;
+  std::size_t size() const { return objects_.size(); }
+  std::mutex& mutex() const { return mu_; }
+  const std::unordered_map<std::string, CachedObject>& objects() const { return objects_; }
+
+ private:
+  FieldSelection fields_;
+  std::unordered_map<std::string, CachedObject> objects_;
+  mutable std::mutex mu_;
+};
+
+}  // namespace kv::watch
