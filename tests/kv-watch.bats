@@ -1,0 +1,111 @@
+#!/usr/bin/env bats
+# kv-watch on the command line, without an API server: flags, usage errors,
+# kubeconfig errors, servers that are not Kubernetes, and --replay.
+
+setup() {
+  load helpers/common
+  common_setup
+  unset KUBECONFIG KUBERNETES_SERVICE_HOST KUBERNETES_SERVICE_PORT
+  export HOME="$TEST_TMP/home"
+}
+
+teardown() {
+  [ -n "${SERVER_PID:-}" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  common_teardown
+}
+
+vmi_event() {  # type namespace name resourceVersion
+  printf '{"type":"%s","resource":"kubevirt.io/v1/virtualmachineinstances","object":{"apiVersion":"kubevirt.io/v1","kind":"VirtualMachineInstance","metadata":{"name":"%s","namespace":"%s","resourceVersion":"%s"}}}\n' "$1" "$3" "$2" "$4"
+}
+
+@test "kv-watch: --help on stdout with status 0; --version names libcurl" {
+  run kv-watch --help
+  assert_success
+  assert_output_contains "--field-selector SELECTOR"
+  run kv-watch --version
+  assert_success
+  [[ "$output" =~ ^kv-watch\ .+\ \(libcurl\ [0-9]+\.[0-9]+\.[0-9]+ ]] || flunk "$output"
+}
+
+@test "kv-watch: usage errors exit 2 with the reason" {
+  run --separate-stderr kv-watch
+  assert_status 2
+  [[ "$stderr" == *"name at least one resource to watch"* ]] || flunk "$stderr"
+  run --separate-stderr kv-watch --interval soon vmis
+  assert_status 2
+  [[ "$stderr" == *'--interval: "soon" is not a positive duration'* ]] || flunk "$stderr"
+  run --separate-stderr kv-watch --watch-timeout 10ms vmis
+  assert_status 2
+  run --separate-stderr kv-watch --page-size 0 vmis
+  assert_status 2
+  run --separate-stderr kv-watch --replay x.ndjson vmis
+  assert_status 2
+  [[ "$stderr" == *"--replay needs --events"* ]] || flunk "$stderr"
+  run --separate-stderr kv-watch --events --replay /dev/null nonsense
+  assert_status 2
+  [[ "$stderr" == *'unknown resource "nonsense"'* ]] || flunk "$stderr"
+}
+
+@test "kv-watch: no API configured says what to pass" {
+  run --separate-stderr kv-watch --once vmis
+  assert_status 1
+  [[ "$stderr" == *"no Kubernetes API configured: not in a cluster, no \$KUBECONFIG and no ~/.kube/config; pass --kubeconfig FILE or --server URL"* ]] || flunk "$stderr"
+}
+
+@test "kv-watch: a malformed kubeconfig is an error naming the file and line" {
+  printf 'apiVersion: v1\nclusters:\n- name: a\n  cluster: {server: https://x\n' >"$TEST_TMP/config"
+  run --separate-stderr kv-watch --kubeconfig "$TEST_TMP/config" --once vmis
+  assert_status 1
+  [[ "$stderr" == "kv-watch: error: $TEST_TMP/config:5: not a valid kubeconfig (YAML): "* ]] || flunk "$stderr"
+  run --separate-stderr kv-watch --kubeconfig "$TEST_TMP/missing" --once vmis
+  assert_status 1
+  [[ "$stderr" == *"$TEST_TMP/missing: cannot read the kubeconfig"* ]] || flunk "$stderr"
+}
+
+@test "kv-watch: a server that is not a Kubernetes API is refused" {
+  # kv-promfmt's HTTP endpoint: real HTTP, not Kubernetes.
+  start_promfmt_server
+  printf '{"name":"x","type":"gauge","value":1}\n{"end":"t"}\n' >&7
+  run --separate-stderr kv-watch --server "http://127.0.0.1:$PROMFMT_PORT" --once vmis
+  stop_promfmt_server
+  assert_status 1
+  [[ "$stderr" == *"GET /api answered HTTP 404"*"not a Kubernetes APIVersions document; is --server (or the kubeconfig's server) a Kubernetes API server?"* ]] || flunk "$stderr"
+}
+
+@test "kv-watch: an unreachable server fails --once and names the server" {
+  port="$(free_port)"
+  run --separate-stderr kv-watch --server "http://127.0.0.1:$port" --once vmis
+  assert_status 1
+  [[ "$stderr" == *"127.0.0.1:$port"* ]] || flunk "$stderr"
+}
+
+@test "kv-watch: --replay writes the named resources' events and reports bad lines" {
+  {
+    vmi_event ADDED ns1 a 10
+    printf '{"type":"ADDED","resource":"v1/pods","object":{"metadata":{"name":"p","namespace":"ns1"}}}\n'
+    printf 'not json\n'
+    printf '{"type":"UPDATED","resource":"v1/pods","object":{"metadata":{"name":"p"}}}\n'
+    printf '{"type":"ADDED","resource":"v1/pods","object":{"metadata":{}}}\n'
+    vmi_event DELETED ns1 a 11
+  } >"$TEST_TMP/rec.ndjson"
+  run --separate-stderr kv-watch --events --replay "$TEST_TMP/rec.ndjson" vmi
+  assert_status 3
+  assert_output "$(vmi_event ADDED ns1 a 10; vmi_event DELETED ns1 a 11)"
+  [[ "$stderr" == *"$TEST_TMP/rec.ndjson:3: not valid JSON; record skipped"* ]] || flunk "$stderr"
+  [[ "$stderr" == *"$TEST_TMP/rec.ndjson:4: \"type\" must be ADDED, MODIFIED or DELETED, not \"UPDATED\"; record skipped"* ]] || flunk "$stderr"
+  [[ "$stderr" == *"$TEST_TMP/rec.ndjson:5: no \"object\" with metadata.name; record skipped"* ]] || flunk "$stderr"
+  # Without resource names every valid record comes back, from stdin too.
+  run --separate-stderr kv-watch --events --replay - <"$TEST_TMP/rec.ndjson"
+  assert_status 3
+  [ "${#lines[@]}" -eq 3 ] || flunk "$output"
+  run --separate-stderr kv-watch --events --replay "$TEST_TMP/none.ndjson"
+  assert_status 1
+  [[ "$stderr" == *"$TEST_TMP/none.ndjson: cannot open the recording"* ]] || flunk "$stderr"
+}
+
+@test "kv-watch: a closed stdout during --replay is a quiet exit" {
+  for i in $(seq 1 20000); do vmi_event ADDED ns "vm$i" "$i"; done >"$TEST_TMP/big.ndjson"
+  run --separate-stderr bash -c "kv-watch --events --replay '$TEST_TMP/big.ndjson' | head -n 1"
+  assert_success
+  [ -z "$stderr" ] || flunk "$stderr"
+}
