@@ -156,6 +156,8 @@ RestartReason Informer::classify_failure(const KubeResponse& r, std::chrono::mil
   std::string message = type_.id() + ": " + describe_failure(r);
   if (reason == RestartReason::expired) {
     spdlog::info("{}; relisting", message);
+  } else if (settings_.list_only) {
+    spdlog::error("{}", message);  // --once does not retry
   } else if (message != last_error_) {
     // Each distinct failure once; a long outage does not flood the log.
     spdlog::warn("{}; retrying in {} ms", message, wait.count());
@@ -215,6 +217,9 @@ Informer::ListResult Informer::list(std::chrono::milliseconds& wait) {
     if (on_change_) on_change_(type_, EventType::deleted, fields);
   }
   resource_version_ = list_rv;
+  // A page of 500 objects grew the parser to megabytes; watch events are
+  // one object each, so give that memory back.
+  parser_ = simdjson::dom::parser();
   if (stats_.lists++ > 0) ++stats_.relists;
   last_error_.clear();
   attempt_ = 0;

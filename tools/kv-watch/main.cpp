@@ -1,6 +1,7 @@
 // kv-watch: lists and watches Kubernetes API resources like an informer and
 // writes what it sees: watch events (--events) or snapshots of the sample
 // stream (kv-sample(5)) on stdout.
+#include <malloc.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -63,6 +64,10 @@ int replay_events(const Settings& s, const std::set<std::string>& wanted) {
 
 int main(int argc, char** argv) {
   protect_standard_fds();
+  // LIST pages are megabytes, cached objects are bytes: a fixed mmap
+  // threshold gives the pages back to the system when they are freed
+  // instead of leaving them to fragment the heap the cache lives in.
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
   Settings s;
   CLI::App app{"Lists and watches Kubernetes API resources like an informer (LIST in pages, "
                "WATCH with bookmarks, relist after 410, a cache that outlives outages) and "

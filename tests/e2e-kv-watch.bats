@@ -1,0 +1,313 @@
+#!/usr/bin/env bats
+# kv-watch against the Kubernetes API simulator (tests/apisim), which kubectl
+# proves faithful in tests/apisim.bats: lists, watches, faults, auth.
+
+setup_file() {
+  load helpers/common
+  export SIM_DIR="$(mktemp -d "${BATS_TMPDIR:-/tmp}/kv-watch-sim.XXXXXX")"
+  kube-apisim --state-dir "$SIM_DIR" --bookmark-interval 1s >"$SIM_DIR/sim.log" 2>&1 &
+  echo $! >"$SIM_DIR/sim.pid"
+  wait_for 100 test -f "$SIM_DIR/ready"
+  export API_URL="$(cat "$SIM_DIR/api-url")" CTL="$(cat "$SIM_DIR/control-url")"
+}
+
+teardown_file() {
+  kill "$(cat "$SIM_DIR/sim.pid")" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$SIM_DIR"
+}
+
+setup() {
+  load helpers/common
+  common_setup
+  unset KUBECONFIG KUBERNETES_SERVICE_HOST KUBERNETES_SERVICE_PORT
+  NS="t${BATS_TEST_NUMBER}"
+  ctl DELETE /faults >/dev/null
+}
+
+teardown() {
+  [ -n "${WATCH_PID:-}" ] && kill "$WATCH_PID" 2>/dev/null && wait "$WATCH_PID" 2>/dev/null
+  common_teardown
+}
+
+ctl() {  # METHOD PATH [JSON]
+  curl -sf -X "$1" "$CTL$2" ${3:+-d "$3"}
+}
+
+vmi() {  # name [phase]
+  printf '{"apiVersion":"kubevirt.io/v1","kind":"VirtualMachineInstance","metadata":{"name":"%s","namespace":"%s","labels":{"kubevirt.io/nodeName":"node01"}},"status":{"phase":"%s"}}' "$1" "$NS" "${2:-Running}"
+}
+
+put_vmi() { ctl POST /objects "$(vmi "$@")" >/dev/null; }
+del_vmi() { ctl DELETE "/objects/virtualmachineinstances/$NS/$1" >/dev/null; }
+
+# The simulator's VMIs of this test's namespace as "name rv" lines.
+sim_state() {
+  ctl GET /objects/virtualmachineinstances | jq -r --arg ns "$NS" \
+    '.items[] | select(.metadata.namespace == $ns) | "\(.metadata.name) \(.metadata.resourceVersion)"' | sort
+}
+
+# What kv-watch's events imply: the last event of each object, deletes removed.
+event_state() {
+  jq -rs 'reduce .[] as $e ({}; if $e.type == "DELETED" then del(.[$e.object.metadata.name])
+          else .[$e.object.metadata.name] = $e.object.metadata.resourceVersion end)
+          | to_entries[] | "\(.key) \(.value)"' "$TEST_TMP/events" | sort
+}
+
+states_agree() { [ "$(sim_state)" = "$(event_state)" ]; }
+
+start_watch() {  # extra kv-watch args
+  kv-watch --kubeconfig "$SIM_DIR/kubeconfig" -n "$NS" --events "$@" vmis >"$TEST_TMP/events" 2>"$TEST_TMP/log" &
+  WATCH_PID=$!
+}
+
+# A metrics-mode kv-watch writing snapshots to a file; last_snapshot prints
+# the newest complete one through kv-promfmt.
+start_metrics() {
+  kv-watch --kubeconfig "$SIM_DIR/kubeconfig" -n "$NS" --interval 200ms "$@" vmis >"$TEST_TMP/samples" 2>"$TEST_TMP/log" &
+  WATCH_PID=$!
+}
+last_snapshot() {
+  awk '{ buf = buf $0 "\n" } /^\{"end"/ { last = buf; buf = "" } END { printf "%s", last }' "$TEST_TMP/samples" |
+    kv-promfmt 2>/dev/null
+}
+metric() {  # name{labels} exact line prefix → value
+  last_snapshot | awk -v k="$1" '$1 == k { print $2 }'
+}
+metric_is() { [ "$(metric "$1")" = "$2" ]; }
+metric_at_least() { local v; v="$(metric "$1")"; [ -n "$v" ] && [ "${v%.*}" -ge "$2" ]; }
+
+@test "kv-watch: --once --events lists what kubectl lists, as ADDED" {
+  for i in 1 2 3 4 5; do put_vmi "vm$i"; done
+  run --separate-stderr kv-watch --kubeconfig "$SIM_DIR/kubeconfig" -n "$NS" --events --once --page-size 2 vmis
+  assert_success
+  # Three pages of at most two.
+  n="$(ctl GET /requests | jq --arg ns "$NS" '[.requests[] | select(.verb == "list" and (.path | contains("/namespaces/" + $ns + "/")))] | length')"
+  [ "$n" -eq 3 ] || flunk "$n list requests"
+  mine="$(printf '%s\n' "$output" | jq -r '"\(.type) \(.resource) \(.object.metadata.name) \(.object.metadata.resourceVersion)"' | sort)"
+  theirs="$(KUBECONFIG="$SIM_DIR/kubeconfig" kubectl get vmis -n "$NS" -o json |
+    jq -r '.items[] | "ADDED kubevirt.io/v1/virtualmachineinstances \(.metadata.name) \(.metadata.resourceVersion)"' | sort)"
+  [ "$mine" = "$theirs" ] || flunk "kv-watch: $mine"$'\n'"kubectl: $theirs"
+  [ "$(printf '%s\n' "$output" | wc -l)" -eq 5 ]
+}
+
+@test "kv-watch: the watch shows the same events as kubectl --watch --output-watch-events" {
+  put_vmi a Pending
+  start_watch
+  KUBECONFIG="$SIM_DIR/kubeconfig" kubectl get vmis -n "$NS" --watch --output-watch-events -o json >"$TEST_TMP/kubectl.json" 2>/dev/null &
+  kubectl_pid=$!
+  wait_for 100 grep -q '"name":"a"' "$TEST_TMP/events"
+  wait_for 100 grep -q '"name":"a"' "$TEST_TMP/kubectl.json"
+  put_vmi a Running
+  put_vmi b Scheduling
+  del_vmi a
+  put_vmi b Running
+  wait_for 100 states_agree
+  wait_for 100 test "$(jq -s length "$TEST_TMP/events")" -eq 5
+  sleep 0.5
+  kill "$kubectl_pid"; wait "$kubectl_pid" 2>/dev/null || true
+  mine="$(jq -r '"\(.type) \(.object.metadata.name) \(.object.metadata.resourceVersion) \(.object.status.phase)"' "$TEST_TMP/events")"
+  theirs="$(jq -r '"\(.type) \(.object.metadata.name) \(.object.metadata.resourceVersion) \(.object.status.phase)"' "$TEST_TMP/kubectl.json")"
+  [ "$mine" = "$theirs" ] || flunk "kv-watch:"$'\n'"$mine"$'\n'"kubectl:"$'\n'"$theirs"
+}
+
+@test "kv-watch: a delete during a 410 gap is found by the relist" {
+  put_vmi keep; put_vmi gone
+  start_watch --log-level debug
+  wait_for 100 states_agree
+  # Hold the reconnect for 2 s (503 + Retry-After), delete and compact
+  # meanwhile: the resumed watch is too old, the relist misses "gone".
+  ctl POST /faults '{"fault":"unavailable","verb":"watch","retryAfterSeconds":2}' >/dev/null
+  ctl POST /faults '{"fault":"drop"}' >/dev/null
+  sleep 0.5
+  del_vmi gone
+  put_vmi keep Paused
+  ctl POST /compact '{}' >/dev/null
+  wait_for 100 states_agree
+  run jq -r 'select(.object.metadata.name == "gone") | .type' "$TEST_TMP/events"
+  assert_output $'ADDED\nDELETED'
+  grep -q 'relisting' "$TEST_TMP/log" || flunk "$(cat "$TEST_TMP/log")"
+}
+
+@test "kv-watch: 410 as an ERROR event and as an HTTP status both lead to one relist each" {
+  put_vmi a
+  start_metrics
+  wait_for 100 metric_is 'kv_watch_synced{resource="kubevirt.io/v1/virtualmachineinstances"}' 1
+  ctl POST /faults '{"fault":"gone-event"}' >/dev/null
+  wait_for 100 metric_is 'kv_watch_relists_total{resource="kubevirt.io/v1/virtualmachineinstances"}' 1
+  ctl POST /faults '{"fault":"gone","verb":"watch"}' >/dev/null
+  ctl POST /faults '{"fault":"drop"}' >/dev/null
+  wait_for 100 metric_is 'kv_watch_relists_total{resource="kubevirt.io/v1/virtualmachineinstances"}' 2
+  metric_is 'kv_watch_lists_total{resource="kubevirt.io/v1/virtualmachineinstances"}' 3
+  metric_at_least 'kv_watch_watch_restarts_total{reason="expired",resource="kubevirt.io/v1/virtualmachineinstances"}' 2
+  metric_is 'kv_watch_events_total{resource="kubevirt.io/v1/virtualmachineinstances",type="ERROR"}' 1
+  metric_is 'kv_watch_cached_objects{resource="kubevirt.io/v1/virtualmachineinstances"}' 1
+}
+
+@test "kv-watch: 429 and 503 with Retry-After, and 500, are retried and counted" {
+  put_vmi a
+  start_metrics
+  wait_for 100 metric_is 'kv_watch_synced{resource="kubevirt.io/v1/virtualmachineinstances"}' 1
+  ctl POST /faults '{"fault":"throttle","verb":"watch","retryAfterSeconds":1}' >/dev/null
+  ctl POST /faults '{"fault":"drop"}' >/dev/null
+  wait_for 100 metric_is 'kv_watch_watch_restarts_total{reason="throttled",resource="kubevirt.io/v1/virtualmachineinstances"}' 1
+  ctl POST /faults '{"fault":"error","verb":"watch","count":2}' >/dev/null
+  ctl POST /faults '{"fault":"drop"}' >/dev/null
+  wait_for 150 metric_is 'kv_watch_watch_restarts_total{reason="server_error",resource="kubevirt.io/v1/virtualmachineinstances"}' 2
+  put_vmi b
+  wait_for 100 metric_is 'kv_watch_cached_objects{resource="kubevirt.io/v1/virtualmachineinstances"}' 2
+  grep -q 'HTTP 429: Too many requests, please try again later.; retrying in 1000 ms' "$TEST_TMP/log" || flunk "$(cat "$TEST_TMP/log")"
+  # A failed list is retried too.
+  ctl POST /faults '{"fault":"unavailable","verb":"list","retryAfterSeconds":1}' >/dev/null
+  ctl POST /faults '{"fault":"gone-event"}' >/dev/null
+  wait_for 100 metric_is 'kv_watch_list_failures_total{resource="kubevirt.io/v1/virtualmachineinstances"}' 1
+  wait_for 100 metric_is 'kv_watch_relists_total{resource="kubevirt.io/v1/virtualmachineinstances"}' 1
+}
+
+@test "kv-watch: a server that hangs is given up after --request-timeout" {
+  put_vmi a
+  start_metrics --request-timeout 1s
+  wait_for 100 metric_is 'kv_watch_synced{resource="kubevirt.io/v1/virtualmachineinstances"}' 1
+  ctl POST /faults '{"fault":"hang","verb":"watch"}' >/dev/null
+  ctl POST /faults '{"fault":"drop"}' >/dev/null
+  wait_for 100 metric_is 'kv_watch_watch_restarts_total{reason="hung",resource="kubevirt.io/v1/virtualmachineinstances"}' 1
+  put_vmi b
+  wait_for 100 metric_is 'kv_watch_cached_objects{resource="kubevirt.io/v1/virtualmachineinstances"}' 2
+  grep -q "no answer from $API_URL within 1000 ms" "$TEST_TMP/log" || flunk "$(cat "$TEST_TMP/log")"
+}
+
+@test "kv-watch: a malformed event and a reset connection lose nothing" {
+  put_vmi a
+  start_watch
+  wait_for 100 states_agree
+  ctl POST /faults '{"fault":"malformed"}' >/dev/null
+  put_vmi b
+  wait_for 100 states_agree
+  ctl POST /faults '{"fault":"drop","mode":"reset"}' >/dev/null
+  put_vmi c
+  del_vmi a
+  wait_for 100 states_agree
+  grep -q 'malformed watch event' "$TEST_TMP/log" || flunk "$(cat "$TEST_TMP/log")"
+}
+
+@test "kv-watch: slow answers and an expired continue token still give the whole list" {
+  for i in 1 2 3 4 5 6 7; do put_vmi "vm$i"; done
+  ctl POST /faults '{"fault":"slow","verb":"list","delay":"300ms","count":2}' >/dev/null
+  ctl POST /faults '{"fault":"expire-continue"}' >/dev/null
+  run --separate-stderr kv-watch --kubeconfig "$SIM_DIR/kubeconfig" -n "$NS" --events --once --page-size 3 vmis
+  assert_success
+  [ "$(printf '%s\n' "$output" | jq -r .object.metadata.name | sort -u | wc -l)" -eq 7 ] || flunk "$output"
+  [[ "$stderr" == *"continue token expired; listing again from the start"* ]] || flunk "$stderr"
+}
+
+@test "kv-watch: a rotated token is read again from --token-file after 401" {
+  put_vmi a
+  cp "$SIM_DIR/token" "$TEST_TMP/token"
+  kv-watch --server "$API_URL" --ca-file "$SIM_DIR/ca.crt" --token-file "$TEST_TMP/token" \
+    -n "$NS" --interval 200ms vmis >"$TEST_TMP/samples" 2>"$TEST_TMP/log" &
+  WATCH_PID=$!
+  wait_for 100 metric_is 'kv_watch_synced{resource="kubevirt.io/v1/virtualmachineinstances"}' 1
+  old="$(cat "$TEST_TMP/token")"
+  ctl POST /token/rotate '{}' >/dev/null
+  ctl POST /faults '{"fault":"drop"}' >/dev/null
+  wait_for 100 metric_at_least 'kv_watch_watch_restarts_total{reason="unauthorized",resource="kubevirt.io/v1/virtualmachineinstances"}' 1
+  cp "$SIM_DIR/token" "$TEST_TMP/token.new" && mv "$TEST_TMP/token.new" "$TEST_TMP/token"
+  put_vmi b
+  wait_for 150 metric_is 'kv_watch_cached_objects{resource="kubevirt.io/v1/virtualmachineinstances"}' 2
+  new="$(cat "$TEST_TMP/token")"
+  ! grep -qF -e "$old" -e "$new" "$TEST_TMP/log" "$TEST_TMP/samples" || flunk "a token reached the output or the log"
+}
+
+@test "kv-watch: a 403 is reported, the other resources go on" {
+  put_vmi a
+  ctl POST /objects "{\"apiVersion\":\"kubevirt.io/v1\",\"kind\":\"VirtualMachine\",\"metadata\":{\"name\":\"vm1\",\"namespace\":\"$NS\"}}" >/dev/null
+  ctl POST /tokens '{"token":"tok-9f8e7d","user":"limited-user","forbidden":["virtualmachineinstances"]}' >/dev/null
+  printf 'tok-9f8e7d\n' >"$TEST_TMP/token"
+  run --separate-stderr kv-watch --server "$API_URL" --ca-file "$SIM_DIR/ca.crt" --token-file "$TEST_TMP/token" \
+    -n "$NS" --events --once vmis vms
+  assert_status 1
+  [[ "$stderr" == *"kubevirt.io/v1/virtualmachineinstances: HTTP 403: "*"forbidden"* ]] || flunk "$stderr"
+  [ "$(printf '%s\n' "$output" | jq -r '"\(.type) \(.object.metadata.name)"')" = "ADDED vm1" ] || flunk "$output"
+  ! grep -q tok-9f8e7d <<<"$stderr$output" || flunk "the token is in the output or the log"
+}
+
+@test "kv-watch: in-cluster service account files" {
+  put_vmi a
+  mkdir -p "$TEST_TMP/sa"
+  cp "$SIM_DIR/token" "$TEST_TMP/sa/token"; cp "$SIM_DIR/ca.crt" "$TEST_TMP/sa/ca.crt"; echo "$NS" >"$TEST_TMP/sa/namespace"
+  port="${API_URL##*:}"
+  run --separate-stderr env KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT="$port" \
+    KV_SERVICE_ACCOUNT_DIR="$TEST_TMP/sa" kv-watch -n "$NS" --events --once vmis
+  assert_success
+  [ "$(printf '%s\n' "$output" | jq -r .object.metadata.name)" = a ] || flunk "$output"
+}
+
+@test "kv-watch: kubeconfig with a client certificate, with inline CA data, and \$KUBECONFIG" {
+  put_vmi a
+  run --separate-stderr kv-watch --kubeconfig "$SIM_DIR/kubeconfig-clientcert" -n "$NS" --events --once vmis
+  assert_success
+  [ "$(printf '%s\n' "$output" | jq -r .object.metadata.name)" = a ] || flunk "$output $stderr"
+  ca="$(base64 -w0 <"$SIM_DIR/ca.crt")"
+  cat >"$TEST_TMP/config" <<YAML
+apiVersion: v1
+kind: Config
+current-context: sim
+clusters:
+- name: sim
+  cluster: {server: "$API_URL", certificate-authority-data: "$ca"}
+users:
+- name: u
+  user: {tokenFile: "$SIM_DIR/token"}
+contexts:
+- name: sim
+  context: {cluster: sim, user: u, namespace: "$NS"}
+YAML
+  run --separate-stderr env KUBECONFIG="$TEST_TMP/missing:$TEST_TMP/config" kv-watch -n "$NS" --events --once vmis
+  assert_success
+  [ "$(printf '%s\n' "$output" | jq -r .object.metadata.name)" = a ] || flunk "$output $stderr"
+}
+
+@test "kv-watch: a wrong CA is refused with a clear error" {
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TEST_TMP/k" -out "$TEST_TMP/other-ca.crt" -days 1 -subj /CN=other 2>/dev/null
+  run --separate-stderr kv-watch --server "$API_URL" --ca-file "$TEST_TMP/other-ca.crt" --token-file "$SIM_DIR/token" --once vmis
+  assert_status 1
+  [[ "$stderr" == *"$API_URL: TLS failed: SSL certificate problem"*"check the CA"* ]] || flunk "$stderr"
+  # Without any CA the system store does not know the simulator's either.
+  run --separate-stderr kv-watch --server "$API_URL" --token-file "$SIM_DIR/token" --once vmis
+  assert_status 1
+}
+
+@test "kv-watch: behind kubectl proxy, --server http:// alone" {
+  put_vmi a
+  port="$(free_port)"
+  KUBECONFIG="$SIM_DIR/kubeconfig" kubectl proxy --port "$port" --address 127.0.0.1 >"$TEST_TMP/proxy.log" 2>&1 &
+  proxy_pid=$!
+  wait_for 100 curl -sf "http://127.0.0.1:$port/api"
+  run --separate-stderr kv-watch --server "http://127.0.0.1:$port" -n "$NS" --events --once vmis
+  kill "$proxy_pid"; wait "$proxy_pid" 2>/dev/null || true
+  assert_success
+  [ "$(printf '%s\n' "$output" | jq -r .object.metadata.name)" = a ] || flunk "$output $stderr"
+}
+
+@test "kv-watch: unknown resources are looked up in discovery, else a usage error" {
+  run --separate-stderr kv-watch --kubeconfig "$SIM_DIR/kubeconfig" --events --once vmsnapshot
+  assert_success
+  run --separate-stderr kv-watch --kubeconfig "$SIM_DIR/kubeconfig" --events --once frobnicators
+  assert_status 2
+  [[ "$stderr" == *'unknown resource "frobnicators": the API server does not serve it'* ]] || flunk "$stderr"
+}
+
+@test "kv-watch: while the API is away the cache stays and snapshots go on" {
+  put_vmi a; put_vmi b
+  start_metrics --request-timeout 1s
+  wait_for 100 metric_is 'kv_watch_cached_objects{resource="kubevirt.io/v1/virtualmachineinstances"}' 2
+  ctl POST /faults '{"fault":"hang","count":1000}' >/dev/null
+  ctl POST /faults '{"fault":"drop"}' >/dev/null
+  sleep 3
+  metric_is 'kv_watch_cached_objects{resource="kubevirt.io/v1/virtualmachineinstances"}' 2
+  age="$(metric 'kv_watch_last_contact_age_seconds{resource="kubevirt.io/v1/virtualmachineinstances"}')"
+  [ "${age%.*}" -ge 2 ] || flunk "age $age"
+  ctl DELETE /faults >/dev/null
+  put_vmi c
+  wait_for 150 metric_is 'kv_watch_cached_objects{resource="kubevirt.io/v1/virtualmachineinstances"}' 3
+}
