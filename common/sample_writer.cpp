@@ -1,5 +1,7 @@
 #include "sample_writer.hpp"
 
+#include <algorithm>
+
 #include <simdjson.h>
 
 #include <charconv>
@@ -35,6 +37,10 @@ void append_number(std::string& out, double v) {
   } else {
     char buf[32];
     auto res = std::to_chars(buf, buf + sizeof buf, v);
+    // Beyond 64 bits a number written as an integer is one JSON readers
+    // (simdjson among them) refuse; the exponent form reads as a double.
+    if (std::fabs(v) >= 9.2e18 && std::find(buf, res.ptr, 'e') == res.ptr)
+      res = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
     out.append(buf, res.ptr);
   }
 }

@@ -133,6 +133,14 @@ TEST(SampleWriter, WritesLinesTheReaderAccepts) {
   append_sample_line(out, s);
   append_end_line(out, "kv-test", std::nullopt);
   EXPECT_EQ(out, "{\"name\":\"g\",\"value\":\"NaN\"}\n{\"end\":\"kv-test\"}\n");
+
+  // Integral values beyond 64 bits in exponent form, which readers accept.
+  out.clear();
+  s.value = 123456789012345678901.0;
+  append_sample_line(out, s);
+  EXPECT_EQ(out, "{\"name\":\"g\",\"value\":1.2345678901234568e+20}\n");
+  ASSERT_EQ(p.parse(std::string_view(out).substr(0, out.size() - 1)), RecordKind::sample);
+  EXPECT_EQ(p.sample().value, 123456789012345678901.0);
 }
 
 TEST(SampleWriter, ReplacesInvalidUtf8) {
