@@ -32,7 +32,7 @@ kv-domstats_LIBS  := spdlog simdjson libvirt libxml-2.0
 kv-watch_LIBS     := spdlog simdjson libcurl yaml-cpp
 
 MAN1 := $(TOOLS:%=man/%.1)
-MAN5 := man/kv-sample.5
+MAN5 := man/kv-sample.5 man/kv-watch-config.5
 
 # Everything below is derived from the lists above.
 pkg_cflags = $(shell pkg-config --cflags $(1) 2>/dev/null)

@@ -202,7 +202,7 @@ TEST(MetricCatalog, MetricIdFollowsRowOrder) {
   const auto catalog = metric_catalog();
   ASSERT_FALSE(catalog.empty());
   EXPECT_EQ(&metric_info(MetricId::kubevirt_vmi_memory_resident_bytes), &catalog.front());
-  EXPECT_EQ(&metric_info(MetricId::kv_watch_last_contact_age_seconds), &catalog.back());
+  EXPECT_EQ(&metric_info(MetricId::kv_watch_metric_errors_total), &catalog.back());
   const MetricInfo& cpu = metric_info(MetricId::kubevirt_vmi_cpu_usage_seconds_total);
   EXPECT_EQ(cpu.name, "kubevirt_vmi_cpu_usage_seconds_total");
   EXPECT_EQ(cpu.type, CatalogType::counter);

@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <fstream>
+#include <sstream>
 #include <set>
 #include <system_error>
 
@@ -16,12 +18,15 @@
 #include "exit_codes.hpp"
 #include "kube_client.hpp"
 #include "kube_config.hpp"
+#include "kv-watch/config_metrics.hpp"
+#include "kv-watch/crs_config.hpp"
 #include "kv-watch/discovery.hpp"
 #include "kv-watch/event_stream.hpp"
 #include "kv-watch/informer.hpp"
 #include "kv-watch/resource_types.hpp"
 #include "kv-watch/self_metrics.hpp"
 #include "logging.hpp"
+#include "metric_catalog.hpp"
 #include "process.hpp"
 #include "sample_writer.hpp"
 
@@ -35,6 +40,7 @@ constexpr const char* kProducer = "kv-watch";
 
 struct Settings {
   std::vector<std::string> resources;
+  std::string config;
   bool events = false;
   bool once = false;
   std::string interval = "15s";
@@ -60,6 +66,68 @@ int replay_events(const Settings& s, const std::set<std::string>& wanted) {
   return bad ? kExitPartial : kExitOk;
 }
 
+std::optional<crs::MetricsConfig> load_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    spdlog::error("{}: cannot read the metric config", path);
+    return std::nullopt;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  try {
+    auto config = crs::parse_metrics_config(text.str(), path);
+    for (const auto& w : config.warnings) spdlog::warn("{}", w);
+    return config;
+  } catch (const crs::ConfigError& e) {
+    spdlog::error("{}", e.what());
+    return std::nullopt;
+  }
+}
+
+// One snapshot of a config's metrics from a recording of events.
+int replay_config(const Settings& s, const crs::MetricsConfig& config) {
+  std::vector<ConfiguredResource> resources;
+  try {
+    resources = resolve_configured_resources(config, nullptr);
+  } catch (const crs::ConfigError& e) {
+    spdlog::error("{}", e.what());
+    return kExitFailure;
+  }
+  std::vector<std::unique_ptr<ObjectCache>> caches;
+  std::vector<const ObjectCache*> views;
+  for (const auto& r : resources) {
+    caches.push_back(std::make_unique<ObjectCache>(FieldSelection(crs::fields_read(*r.spec))));
+    views.push_back(caches.back().get());
+  }
+  std::size_t bad = read_event_recording(s.replay, [&](const ReplayedEvent& e) {
+    std::string_view api_version, kind;
+    bool typed = e.object["apiVersion"].get(api_version) == simdjson::SUCCESS &&
+                 e.object["kind"].get(kind) == simdjson::SUCCESS;
+    for (std::size_t i = 0; i < resources.size(); ++i) {
+      const auto& t = resources[i].type;
+      bool match = typed ? api_version == t.api_version() && kind == resources[i].spec->kind : e.resource == t.id();
+      if (!match) continue;
+      if (e.type == EventType::deleted) caches[i]->erase(object_key(e.object));
+      else caches[i]->upsert(e.object);
+    }
+  });
+  SampleWriter out(STDOUT_FILENO);
+  ConfigMetrics metrics;
+  metrics.write(resources, views, [&](const SampleOut& x) { out.write(x); });
+  out.end_snapshot(kProducer, now_ms());
+  return bad ? kExitPartial : kExitOk;
+}
+
+void write_error_counts(const ConfigMetrics& metrics, const std::function<void(const SampleOut&)>& sink) {
+  for (const auto& [name, count] : metrics.errors()) {
+    SampleOut x;
+    describe_sample(x, metric_info(MetricId::kv_watch_metric_errors_total));
+    x.labels = {{"metric", name}};
+    x.value = static_cast<double>(count);
+    sink(x);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -77,6 +145,10 @@ int main(int argc, char** argv) {
                  "Resources to watch, as kubectl names them (vmis, vmi, vm, vmim, pods, nodes, "
                  "...) or group/version/resource")
       ->type_name("RESOURCE");
+  app.add_option("--config", s.config,
+                 "Write the metrics that FILE defines (kube-state-metrics' CustomResourceStateMetrics "
+                 "format, kv-watch-config(5)); it also names the resources to watch")
+      ->type_name("FILE");
   app.add_flag("--events", s.events,
                "Write watch events (ADDED, MODIFIED, DELETED with the object) as NDJSON; the "
                "initial list comes as ADDED");
@@ -137,13 +209,33 @@ int main(int argc, char** argv) {
     return usage_error(app, "--watch-timeout: \"" + s.watch_timeout + "\" is not a duration of 1s or more");
   if (!request_timeout || request_timeout->count() == 0)
     return usage_error(app, "--request-timeout: \"" + s.request_timeout + "\" is not a positive duration");
-  if (!s.replay.empty() && !s.events)
-    return usage_error(app, "--replay needs --events: snapshots of a recording come with metric "
-                            "configs (kv-watch-config(5))");
-  if (s.replay.empty() && s.resources.empty())
-    return usage_error(app, "name at least one resource to watch (e.g. vmis)");
+  if (!s.config.empty() && s.events)
+    return usage_error(app, "--config and --events do not go together: events carry whole objects");
+  if (!s.config.empty() && !s.resources.empty())
+    return usage_error(app, "with --config the config names the resources; drop the resource arguments");
+  if (!s.replay.empty() && !s.events && s.config.empty())
+    return usage_error(app, "--replay needs --events or --config");
+  if (s.replay.empty() && s.resources.empty() && s.config.empty())
+    return usage_error(app, "name at least one resource to watch (e.g. vmis), or a --config");
   setup_logging(kTool, s.log_level);
+  std::optional<crs::MetricsConfig> config;
+  if (!s.config.empty()) {
+    config = load_config(s.config);
+    if (!config) return kExitFailure;
+  }
 
+  if (!s.replay.empty() && config) {
+    try {
+      return replay_config(s, *config);
+    } catch (const std::system_error& e) {
+      if (e.code().value() == EPIPE) return kExitOk;
+      spdlog::error("cannot write to stdout: {}", e.what());
+      return kExitFailure;
+    } catch (const std::runtime_error& e) {
+      spdlog::error("{}", e.what());
+      return kExitFailure;
+    }
+  }
   if (!s.replay.empty()) {
     std::set<std::string> wanted;
     for (const auto& name : s.resources) {
@@ -201,11 +293,28 @@ int main(int argc, char** argv) {
   }
 
   std::vector<ResourceType> types;
+  std::vector<FieldSelection> fields;
   std::optional<std::vector<DiscoveredResource>> discovered;
   auto discover = [&]() -> std::vector<DiscoveredResource> {
     if (!discovered) discovered = discover_resources(probe_session, limits);
     return *discovered;
   };
+  std::vector<ConfiguredResource> configured;
+  if (config) {
+    try {
+      configured = resolve_configured_resources(*config, discover);
+    } catch (const crs::ConfigError& e) {
+      spdlog::error("{}", e.what());
+      return kExitFailure;
+    } catch (const std::runtime_error& e) {
+      spdlog::error("cannot resolve the config's resources: {}", e.what());
+      return kExitFailure;
+    }
+    for (const auto& c : configured) {
+      types.push_back(c.type);
+      fields.emplace_back(crs::fields_read(*c.spec));
+    }
+  }
   for (const auto& name : s.resources) {
     std::optional<ResourceType> type;
     try {
@@ -217,8 +326,10 @@ int main(int argc, char** argv) {
     if (!type)
       return usage_error(app, "unknown resource \"" + name + "\": the API server does not serve it "
                               "(kubectl api-resources lists what it serves)");
-    if (std::none_of(types.begin(), types.end(), [&](const auto& t) { return t.id() == type->id(); }))
+    if (std::none_of(types.begin(), types.end(), [&](const auto& t) { return t.id() == type->id(); })) {
       types.push_back(*type);
+      fields.emplace_back();
+    }
   }
 
   int signal_fd = termination_signal_fd();
@@ -247,15 +358,28 @@ int main(int argc, char** argv) {
   base.limits = limits;
   base.list_only = s.once;
   std::vector<std::unique_ptr<Informer>> informers;
-  for (const auto& type : types)
-    informers.push_back(std::make_unique<Informer>(type, base, access, token, FieldSelection(),
-                                                   on_change, s.events, stop));
+  for (std::size_t i = 0; i < types.size(); ++i)
+    informers.push_back(std::make_unique<Informer>(types[i], base, access, token, fields[i], on_change,
+                                                   s.events, stop));
   const std::int64_t started_ms = now_ms();
   for (auto& inf : informers) inf->start();
 
   SampleWriter samples(STDOUT_FILENO);
+  ConfigMetrics config_metrics;
   auto write_snapshot = [&] {
-    emit_self_metrics(informers, now_ms(), started_ms, [&](const SampleOut& x) { samples.write(x); });
+    auto sink = [&](const SampleOut& x) { samples.write(x); };
+    // A resource's metrics appear once its first list is complete, never
+    // from half a list (kv_watch_synced tells which are missing).
+    std::vector<ConfiguredResource> ready;
+    std::vector<const ObjectCache*> caches;
+    for (std::size_t i = 0; i < configured.size(); ++i)
+      if (informers[i]->synced()) {
+        ready.push_back(configured[i]);
+        caches.push_back(&informers[i]->cache());
+      }
+    config_metrics.write(ready, caches, sink);
+    emit_self_metrics(informers, now_ms(), started_ms, sink);
+    write_error_counts(config_metrics, sink);
     samples.end_snapshot(kProducer, now_ms());
   };
   int exit_code = kExitOk;

@@ -1,0 +1,99 @@
+#include "kv-watch/config_metrics.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "kv-watch/crs_metrics.hpp"
+
+namespace kv::watch {
+
+std::vector<ConfiguredResource> resolve_configured_resources(
+    const crs::MetricsConfig& config, const std::function<std::vector<DiscoveredResource>()>& discover) {
+  std::vector<ConfiguredResource> out;
+  for (const auto& spec : config.resources) {
+    std::optional<ResourceType> type;
+    if (!spec.plural.empty()) {
+      type = find_builtin_resource(spec.plural);
+      if (!type || type->group != spec.group || type->version != spec.version)
+        type = ResourceType{spec.group, spec.version, spec.plural, spec.kind, true};
+      if (discover)
+        for (const auto& d : discover())
+          if (d.type.group == spec.group && d.type.version == spec.version && d.type.resource == spec.plural)
+            type = d.type;
+    } else {
+      if (auto b = find_builtin_resource(spec.kind);
+          b && b->group == spec.group && b->version == spec.version && b->kind == spec.kind)
+        type = b;
+      if (!type && discover)
+        for (const auto& d : discover())
+          if (d.type.group == spec.group && d.type.version == spec.version && d.type.kind == spec.kind) type = d.type;
+    }
+    if (!type && !discover) {
+      // Replaying: objects are matched by apiVersion and kind, the plural
+      // only names the resource.
+      std::string plural = spec.kind;
+      for (auto& ch : plural) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      type = ResourceType{spec.group, spec.version, plural + "s", spec.kind, true};
+    }
+    if (!type)
+      throw crs::ConfigError(spec.where + ": no resource of kind " + spec.kind + " in " +
+                             (spec.group.empty() ? "" : spec.group + "/") + spec.version +
+                             (discover ? " is served by the API server" : " is known without a server; set resourcePlural"));
+    // Like kube-state-metrics, a later entry for the same resource replaces an earlier one.
+    auto same = std::find_if(out.begin(), out.end(), [&](const auto& c) { return c.type.id() == type->id(); });
+    if (same != out.end()) {
+      spdlog::warn("{}: replaces the earlier entry for {}", spec.where, type->id());
+      *same = {&spec, *type};
+    } else {
+      out.push_back({&spec, *type});
+    }
+  }
+  return out;
+}
+
+void ConfigMetrics::write(const std::vector<ConfiguredResource>& resources,
+                          const std::vector<const ObjectCache*>& caches,
+                          const std::function<void(const SampleOut&)>& sink) {
+  std::vector<crs::Series> series;
+  std::vector<std::string> errors;
+  for (std::size_t r = 0; r < resources.size(); ++r) {
+    const auto& spec = *resources[r].spec;
+    const ObjectCache& cache = *caches[r];
+    std::lock_guard lock(cache.mutex());
+    // Sorted keys: the same state gives the same bytes.
+    std::vector<const std::pair<const std::string, CachedObject>*> objects;
+    objects.reserve(cache.objects().size());
+    for (const auto& entry : cache.objects()) objects.push_back(&entry);
+    std::sort(objects.begin(), objects.end(), [](auto* a, auto* b) { return a->first < b->first; });
+    for (const auto& metric : spec.metrics) {
+      SampleOut s;
+      s.name = metric.name;
+      s.type = MetricType::gauge;
+      s.help = metric.help;
+      for (const auto* entry : objects) {
+        simdjson::dom::element object;
+        if (parser_.parse(entry->second.fields).get(object) != simdjson::SUCCESS) continue;
+        series.clear();
+        errors.clear();
+        crs::object_series(metric, object, series, errors);
+        if (!errors.empty()) {
+          errors_[metric.name] += errors.size();
+          // The first problem of each metric is worth a line; the rest are counted.
+          if (!logged_[metric.name]) {
+            logged_[metric.name] = true;
+            spdlog::warn("{} (object {}; further errors of this metric are only counted)", errors.front(),
+                         entry->first);
+          }
+        }
+        for (const auto& x : series) {
+          s.labels.assign(x.labels.begin(), x.labels.end());
+          s.value = x.value;
+          sink(s);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace kv::watch

@@ -1,0 +1,253 @@
+#include "kv-watch/crs_config.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <set>
+
+namespace kv::watch::crs {
+namespace {
+
+std::string at(const std::string& file, const YAML::Node& n) {
+  auto m = n.Mark();
+  return m.line < 0 ? file : file + ":" + std::to_string(m.line + 1);
+}
+
+// Keys kube-state-metrics reads; others are reported and ignored, as it
+// ignores them, so that its configs keep working here.
+void check_keys(const YAML::Node& map, std::initializer_list<const char*> known, const std::string& file,
+                const std::string& entry, std::vector<std::string>& warnings) {
+  for (const auto& kv : map) {
+    std::string key = kv.first.Scalar();
+    if (std::none_of(known.begin(), known.end(), [&](const char* k) { return key == k; })) {
+      std::string hint;
+      for (const char* k : known) {
+        std::string a = key, b = k;
+        std::transform(a.begin(), a.end(), a.begin(), ::tolower);
+        std::transform(b.begin(), b.end(), b.begin(), ::tolower);
+        if (a == b) hint = " (keys are case-sensitive: " + std::string(k) + ")";
+      }
+      warnings.push_back(at(file, kv.first) + ": " + entry + ": unknown key \"" + key + "\" ignored" + hint);
+    }
+  }
+}
+
+std::string scalar(const YAML::Node& n, const std::string& file, const std::string& what) {
+  if (!n || n.IsNull()) return {};
+  if (!n.IsScalar()) throw ConfigError(at(file, n) + ": " + what + " must be a string");
+  return n.Scalar();
+}
+
+std::vector<std::string> string_list(const YAML::Node& n, const std::string& file, const std::string& what) {
+  std::vector<std::string> out;
+  if (!n || n.IsNull()) return out;
+  if (!n.IsSequence())
+    throw ConfigError(at(file, n) + ": " + what + " must be a list of strings, like [status, phase]");
+  for (const auto& item : n) {
+    if (item.IsNull()) continue;  // as kube-state-metrics drops them
+    if (!item.IsScalar())
+      throw ConfigError(at(file, item) + ": " + what + ": each element must be a string (quote \"[k=v]\" filters)");
+    out.push_back(item.Scalar());
+  }
+  return out;
+}
+
+ValuePath path_of(const YAML::Node& n, const std::string& file, const std::string& what) {
+  try {
+    return ValuePath::compile(string_list(n, file, what));
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError(at(file, n) + ": " + what + ": " + e.what() + " (a list filter is [key=value])");
+  }
+}
+
+LabelPaths label_paths(const YAML::Node& n, const std::string& file, const std::string& what) {
+  LabelPaths out;
+  if (!n || n.IsNull()) return out;
+  if (!n.IsMap()) throw ConfigError(at(file, n) + ": " + what + " must map label names to paths");
+  for (const auto& kv : n) out.emplace_back(kv.first.Scalar(), path_of(kv.second, file, what + "." + kv.first.Scalar()));
+  return out;
+}
+
+std::map<std::string, std::string> string_map(const YAML::Node& n, const std::string& file, const std::string& what) {
+  std::map<std::string, std::string> out;
+  if (!n || n.IsNull()) return out;
+  if (!n.IsMap()) throw ConfigError(at(file, n) + ": " + what + " must map label names to values");
+  for (const auto& kv : n) out[kv.first.Scalar()] = kv.second.IsNull() ? "" : scalar(kv.second, file, what);
+  return out;
+}
+
+bool boolean(const YAML::Node& n, const std::string& file, const std::string& what) {
+  if (!n || n.IsNull()) return false;
+  bool v;
+  // A quoted "true" is a string to kube-state-metrics' decoder, not a bool.
+  if (!n.IsScalar() || n.Tag() == "!" || !YAML::convert<bool>::decode(n, v))
+    throw ConfigError(at(file, n) + ": " + what + " must be true or false");
+  return v;
+}
+
+EachSpec parse_each(const YAML::Node& each, const std::string& file, const std::string& entry,
+                    std::vector<std::string>& warnings) {
+  if (!each || !each.IsMap()) throw ConfigError(at(file, each) + ": " + entry + ": \"each\" is missing");
+  check_keys(each, {"type", "gauge", "stateSet", "info"}, file, entry + " each", warnings);
+  std::string type = scalar(each["type"], file, entry + " each.type");
+  std::transform(type.begin(), type.end(), type.begin(), ::tolower);
+  EachSpec spec;
+  YAML::Node body;
+  if (type == "gauge") {
+    spec.type = EachType::gauge;
+    body = each["gauge"];
+  } else if (type == "stateset") {
+    spec.type = EachType::state_set;
+    body = each["stateSet"];
+  } else if (type == "info") {
+    spec.type = EachType::info;
+    body = each["info"];
+  } else {
+    throw ConfigError(at(file, each) + ": " + entry + ": unknown metric type \"" + type +
+                      "\" (want Gauge, StateSet or Info)");
+  }
+  std::string block = type == "stateset" ? "stateSet" : type;
+  if (!body || !body.IsMap())
+    throw ConfigError(at(file, each) + ": " + entry + ": each." + block + " is missing");
+  std::string w = entry + " each." + block;
+  switch (spec.type) {
+    case EachType::gauge:
+      check_keys(body, {"path", "labelsFromPath", "valueFrom", "nilIsZero", "labelFromKey"}, file, w, warnings);
+      break;
+    case EachType::state_set:
+      check_keys(body, {"path", "labelsFromPath", "valueFrom", "labelName", "list"}, file, w, warnings);
+      break;
+    case EachType::info:
+      check_keys(body, {"path", "labelsFromPath", "labelFromKey"}, file, w, warnings);
+      break;
+  }
+  spec.path = path_of(body["path"], file, w + ".path");
+  spec.labels = label_paths(body["labelsFromPath"], file, w + ".labelsFromPath");
+  spec.value_from = path_of(body["valueFrom"], file, w + ".valueFrom");
+  spec.label_from_key = scalar(body["labelFromKey"], file, w + ".labelFromKey");
+  spec.nil_is_zero = boolean(body["nilIsZero"], file, w + ".nilIsZero");
+  spec.label_name = scalar(body["labelName"], file, w + ".labelName");
+  spec.list = string_list(body["list"], file, w + ".list");
+  if (spec.type == EachType::state_set && spec.label_name.empty())
+    throw ConfigError(at(file, body) + ": " + w + ": labelName is required (the label that names the state)");
+  return spec;
+}
+
+// kube-state-metrics' decoder refuses a key given twice in one mapping;
+// yaml-cpp would quietly keep one of them.
+void refuse_duplicate_keys(const YAML::Node& node, const std::string& file) {
+  if (node.IsMap()) {
+    std::set<std::string> seen;
+    for (const auto& kv : node) {
+      if (!seen.insert(kv.first.Scalar()).second)
+        throw ConfigError(at(file, kv.first) + ": key \"" + kv.first.Scalar() + "\" appears twice in one mapping");
+      refuse_duplicate_keys(kv.second, file);
+    }
+  } else if (node.IsSequence()) {
+    for (const auto& item : node) refuse_duplicate_keys(item, file);
+  }
+}
+
+}  // namespace
+
+MetricsConfig parse_metrics_config(const std::string& text, const std::string& file) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(file + ":" + std::to_string(e.mark.line + 1) + ": not valid YAML: " + e.msg);
+  }
+  if (!root || root.IsNull()) throw ConfigError(file + ": the config is empty");
+  MetricsConfig config;
+  try {
+    refuse_duplicate_keys(root, file);
+    if (!root.IsMap()) throw ConfigError(at(file, root) + ": expected a CustomResourceStateMetrics mapping");
+    check_keys(root, {"kind", "spec"}, file, "the config", config.warnings);
+    auto spec = root["spec"];
+    if (!spec || !spec.IsMap()) throw ConfigError(at(file, root) + ": \"spec\" with \"resources\" is missing");
+    check_keys(spec, {"resources"}, file, "spec", config.warnings);
+    auto resources = spec["resources"];
+    if (!resources || !resources.IsSequence())
+      throw ConfigError(at(file, spec) + ": spec.resources must be a list");
+    std::size_t r_index = 0;
+    for (const auto& r : resources) {
+      ++r_index;
+      std::string entry = "resource " + std::to_string(r_index);
+      if (!r.IsMap()) throw ConfigError(at(file, r) + ": " + entry + " must be a mapping");
+      check_keys(r,
+                 {"groupVersionKind", "metricNamePrefix", "resourcePlural", "commonLabels", "labelsFromPath",
+                  "metrics", "errorLogV"},
+                 file, entry, config.warnings);
+      ResourceSpec res;
+      auto gvk = r["groupVersionKind"];
+      if (!gvk || !gvk.IsMap()) throw ConfigError(at(file, r) + ": " + entry + ": groupVersionKind is missing");
+      res.group = scalar(gvk["group"], file, entry + " groupVersionKind.group");
+      res.version = scalar(gvk["version"], file, entry + " groupVersionKind.version");
+      res.kind = scalar(gvk["kind"], file, entry + " groupVersionKind.kind");
+      entry += " (" + res.kind + ")";
+      res.where = at(file, r) + ": " + entry;
+      if (res.version.empty() || res.version == "*" || res.kind.empty() || res.kind == "*")
+        throw ConfigError(at(file, gvk) + ": " + entry +
+                          ": version and kind wildcards are not supported yet; name each version and kind");
+      res.plural = scalar(r["resourcePlural"], file, entry + " resourcePlural");
+      std::string prefix = "kube_customresource";
+      if (auto p = r["metricNamePrefix"]; p && !p.IsNull()) prefix = scalar(p, file, entry + " metricNamePrefix");
+      auto common = string_map(r["commonLabels"], file, entry + " commonLabels");
+      common["customresource_group"] = res.group;
+      common["customresource_version"] = res.version;
+      common["customresource_kind"] = res.kind;
+      auto resource_labels = label_paths(r["labelsFromPath"], file, entry + " labelsFromPath");
+      auto metrics = r["metrics"];
+      if (metrics && !metrics.IsNull() && !metrics.IsSequence())
+        throw ConfigError(at(file, metrics) + ": " + entry + ": metrics must be a list");
+      std::set<std::string> names;
+      for (const auto& m : metrics) {
+        std::string name = scalar(m["name"], file, entry + " metric name");
+        std::string mentry = entry + " metric \"" + name + "\"";
+        check_keys(m, {"name", "help", "each", "commonLabels", "labelsFromPath", "errorLogV"}, file, mentry,
+                   config.warnings);
+        MetricSpec spec;
+        spec.name = prefix.empty() ? name : prefix + "_" + name;
+        spec.where = at(file, m) + ": " + mentry;
+        spec.help = scalar(m["help"], file, mentry + " help");
+        spec.common_labels = common;
+        for (auto& [k, v] : string_map(m["commonLabels"], file, mentry + " commonLabels")) spec.common_labels[k] = v;
+        // Metric-level labelsFromPath win over the resource's, per key.
+        auto metric_labels = label_paths(m["labelsFromPath"], file, mentry + " labelsFromPath");
+        spec.labels = metric_labels;
+        for (const auto& rl : resource_labels)
+          if (std::none_of(metric_labels.begin(), metric_labels.end(), [&](const auto& ml) { return ml.first == rl.first; }))
+            spec.labels.push_back(rl);
+        spec.each = parse_each(m["each"], file, mentry, config.warnings);
+        res.metrics.push_back(std::move(spec));
+      }
+      config.resources.push_back(std::move(res));
+    }
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(file + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+  return config;
+}
+
+std::vector<std::string> fields_read(const ResourceSpec& resource) {
+  std::set<std::string> out;
+  auto add = [&](const ValuePath& p) {
+    std::string dotted;
+    for (const auto& step : p.steps()) {
+      bool plain = step.kind == PathStep::Kind::key && step.text.find('=') == std::string::npos &&
+                   !std::all_of(step.text.begin(), step.text.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '+'; });
+      if (!plain || step.text.find('.') != std::string::npos) break;
+      dotted += (dotted.empty() ? "" : ".") + step.text;
+    }
+    out.insert(dotted);
+  };
+  for (const auto& m : resource.metrics) {
+    for (const auto& [_, p] : m.labels) add(p);
+    add(m.each.path);  // what each-level paths read lies below it
+  }
+  // An empty path means the whole object.
+  if (out.count("")) return {""};
+  return {out.begin(), out.end()};
+}
+
+}  // namespace kv::watch::crs

@@ -1,0 +1,65 @@
+// kube-state-metrics' CustomResourceStateMetrics configuration, parsed and
+// compiled: which objects to read and which series to make of them.
+#pragma once
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "kv-watch/crs_value.hpp"
+
+namespace kv::watch::crs {
+
+// A config that cannot be used; the message names the file, the line and
+// the entry.
+struct ConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// labelsFromPath: label name (as configured, sanitised when used) → path.
+using LabelPaths = std::vector<std::pair<std::string, ValuePath>>;
+
+enum class EachType { gauge, state_set, info };
+
+struct EachSpec {
+  EachType type = EachType::gauge;
+  ValuePath path;
+  LabelPaths labels;
+  ValuePath value_from;
+  std::string label_from_key;
+  bool nil_is_zero = false;
+  std::string label_name;         // StateSet
+  std::vector<std::string> list;  // StateSet
+};
+
+struct MetricSpec {
+  std::string name;  // with the prefix
+  std::string help;
+  std::map<std::string, std::string> common_labels;  // resource, reserved, metric: merged
+  LabelPaths labels;                                 // resource and metric labelsFromPath, merged
+  EachSpec each;
+  std::string where;  // "FILE:LINE: metric NAME", for messages
+};
+
+struct ResourceSpec {
+  std::string group, version, kind;
+  std::string plural;  // resourcePlural, may be empty
+  std::vector<MetricSpec> metrics;
+  std::string where;
+};
+
+struct MetricsConfig {
+  std::vector<ResourceSpec> resources;
+  std::vector<std::string> warnings;  // unknown keys, ignored as kube-state-metrics ignores them
+};
+
+// Throws ConfigError.
+MetricsConfig parse_metrics_config(const std::string& text, const std::string& path);
+
+// The dotted field paths a resource's metrics read, for the cache's
+// FieldSelection: each path up to its first filter or index, kept whole.
+std::vector<std::string> fields_read(const ResourceSpec& resource);
+
+}  // namespace kv::watch::crs

@@ -1,0 +1,182 @@
+#include "kv-watch/crs_metrics.hpp"
+
+#include <algorithm>
+
+namespace kv::watch::crs {
+namespace {
+
+using simdjson::dom::element;
+using simdjson::dom::element_type;
+using Labels = std::map<std::string, std::string>;
+
+bool is_star(const std::string& key) { return !key.empty() && (key.front() == '*' || key.back() == '*'); }
+
+// labelsFromPath against `from`: "*" entries (maps copied, in key order)
+// first, then plain entries, which win.
+void add_path_labels(const LabelPaths& paths, std::optional<element> from, Labels& out) {
+  if (!from) return;
+  std::vector<const std::pair<std::string, ValuePath>*> stars;
+  for (const auto& p : paths)
+    if (is_star(p.first)) stars.push_back(&p);
+  std::sort(stars.begin(), stars.end(), [](auto* a, auto* b) { return a->first < b->first; });
+  for (const auto* star : stars) {
+    auto map = star->second.get(*from);
+    if (!map || map->type() != element_type::OBJECT) continue;
+    std::string prefix = star->first.back() == '*' ? star->first.substr(0, star->first.size() - 1) : "";
+    for (auto field : map->get_object())
+      out[sanitize_label_name(prefix + std::string(field.key))] = go_format_value(field.value);
+  }
+  for (const auto& [key, path] : paths) {
+    if (is_star(key)) continue;
+    if (auto v = path.get(*from)) out[sanitize_label_name(key)] = go_format_value(*v);
+  }
+}
+
+std::optional<element> resolve(const ValuePath& path, std::optional<element> from) {
+  if (!from) return std::nullopt;
+  if (path.empty()) return is_null(*from) ? std::nullopt : from;
+  return path.get(*from);
+}
+
+struct Context {
+  const MetricSpec& metric;
+  std::vector<Series>& out;
+  std::vector<std::string>& errors;
+  void error(const std::string& message) { errors.push_back(metric.where + ": " + message); }
+};
+
+// A gauge's value from one element: nullopt to skip it (an error, when
+// there is one, has been reported).
+std::optional<double> gauge_value(Context& c, std::optional<element> it, bool report) {
+  const EachSpec& e = c.metric.each;
+  auto got = resolve(e.value_from, it);
+  if (!got) {
+    if (e.nil_is_zero) return 0.0;
+    if (!it && report) c.error(e.path.describe() + ": got nil while resolving path");
+    return std::nullopt;
+  }
+  std::string why;
+  auto v = to_float64(*got, &why);
+  if (!v && report) c.error(e.path.describe() + ": " + why);
+  return v;
+}
+
+void gauge(Context& c, std::optional<element> v) {
+  const EachSpec& e = c.metric.each;
+  if (v && v->type() == element_type::OBJECT) {
+    bool single_key = e.value_from.steps().size() == 1 && !e.value_from.steps()[0].text.empty() &&
+                      e.value_from.steps()[0].text.find(',') == std::string::npos;
+    for (auto field : v->get_object()) {
+      std::optional<double> value;
+      if (single_key && field.key == e.value_from.steps()[0].text) {
+        std::string why;
+        value = to_float64(field.value, &why);
+        if (!value) c.error(e.path.describe() + ": " + why);
+      } else {
+        // kube-state-metrics drops a map entry that does not convert
+        // without a word; so do we (but it is still counted).
+        value = gauge_value(c, is_null(field.value) ? std::nullopt : std::optional<element>(field.value), false);
+      }
+      if (!value) continue;
+      Series s;
+      if (!e.label_from_key.empty() && !field.key.empty()) s.labels[e.label_from_key] = std::string(field.key);
+      add_path_labels(e.labels, field.value, s.labels);
+      add_path_labels(e.labels, *v, s.labels);
+      s.value = *value;
+      c.out.push_back(std::move(s));
+    }
+    return;
+  }
+  if (v && v->type() == element_type::ARRAY) {
+    for (auto item : v->get_array()) {
+      auto value = gauge_value(c, is_null(item) ? std::nullopt : std::optional<element>(item), true);
+      if (!value) continue;
+      Series s;
+      add_path_labels(e.labels, item, s.labels);
+      s.value = *value;
+      c.out.push_back(std::move(s));
+    }
+    return;
+  }
+  // A scalar with a valueFrom has nothing to read the value from.
+  std::optional<double> value;
+  if (v && !e.value_from.empty()) value = e.nil_is_zero ? std::optional<double>(0.0) : std::nullopt;
+  else value = gauge_value(c, v, true);
+  if (!value) return;
+  Series s;
+  add_path_labels(e.labels, v, s.labels);
+  s.value = *value;
+  c.out.push_back(std::move(s));
+}
+
+void state_set_values(Context& c, std::optional<element> x) {
+  const EachSpec& e = c.metric.each;
+  auto got = resolve(e.value_from, x);
+  if (!got) return;
+  std::string_view state;
+  if (got->get(state) != simdjson::SUCCESS) {
+    c.error(e.path.describe() + ": expected value for path to be string, got " + go_format_value(*got));
+    return;
+  }
+  for (const auto& entry : e.list) {
+    Series s;
+    s.labels[e.label_name] = entry;
+    add_path_labels(e.labels, x, s.labels);
+    s.value = state == entry ? 1 : 0;
+    c.out.push_back(std::move(s));
+  }
+}
+
+void info_values(Context& c, std::optional<element> x, const std::string* key) {
+  const EachSpec& e = c.metric.each;
+  if (!x && !key) return;
+  Series s;
+  if (key && !e.label_from_key.empty()) s.labels[e.label_from_key] = *key;
+  add_path_labels(e.labels, x, s.labels);
+  if (s.labels.empty()) return;  // kube-state-metrics needs labels of its own
+  s.value = 1;
+  c.out.push_back(std::move(s));
+}
+
+}  // namespace
+
+void object_series(const MetricSpec& metric, element object, std::vector<Series>& out,
+                   std::vector<std::string>& errors) {
+  Context c{metric, out, errors};
+  std::size_t first = out.size();
+  auto v = resolve(metric.each.path, object);
+  switch (metric.each.type) {
+    case EachType::gauge:
+      gauge(c, v);
+      break;
+    case EachType::state_set:
+      if (v && v->type() == element_type::ARRAY) {
+        for (auto item : v->get_array()) state_set_values(c, is_null(item) ? std::nullopt : std::optional<element>(item));
+      } else {
+        state_set_values(c, v);
+      }
+      break;
+    case EachType::info:
+      if (v && v->type() == element_type::ARRAY) {
+        for (auto item : v->get_array()) info_values(c, is_null(item) ? std::nullopt : std::optional<element>(item), nullptr);
+      } else if (v && v->type() == element_type::OBJECT) {
+        info_values(c, v, nullptr);
+        for (auto field : v->get_object()) {
+          std::string key(field.key);
+          info_values(c, is_null(field.value) ? std::nullopt : std::optional<element>(field.value), &key);
+        }
+      } else {
+        info_values(c, v, nullptr);
+      }
+      break;
+  }
+  if (out.size() == first) return;
+  // Labels the series do not set come from the family: labelsFromPath
+  // against the object, over commonLabels.
+  Labels family = metric.common_labels;
+  add_path_labels(metric.labels, object, family);
+  for (std::size_t i = first; i < out.size(); ++i)
+    for (const auto& [k, v2] : family) out[i].labels.emplace(k, v2);
+}
+
+}  // namespace kv::watch::crs
