@@ -311,3 +311,63 @@ YAML
   put_vmi c
   wait_for 150 metric_is 'kv_watch_cached_objects{resource="kubevirt.io/v1/virtualmachineinstances"}' 3
 }
+
+write_vmi_config() {
+  cat >"$TEST_TMP/config.yaml" <<'YAML'
+kind: CustomResourceStateMetrics
+spec:
+  resources:
+  - groupVersionKind: {group: kubevirt.io, version: v1, kind: VirtualMachineInstance}
+    metricNamePrefix: kvtest_vmi
+    labelsFromPath:
+      name: [metadata, name]
+      namespace: [metadata, namespace]
+    metrics:
+    - name: phase
+      help: "The VMI's phase, one series per phase."
+      each:
+        type: StateSet
+        stateSet: {labelName: phase, path: [status, phase], list: [Pending, Scheduling, Running, Failed]}
+    - name: node_info
+      help: "The node of a VMI."
+      each: {type: Info, info: {labelsFromPath: {node: [metadata, labels, "kubevirt.io/nodeName"]}}}
+YAML
+}
+
+@test "kv-watch --config: snapshots follow creates, updates, deletes and a relist, and pass promtool" {
+  write_vmi_config
+  put_vmi a Pending; put_vmi b Running
+  kv-watch --kubeconfig "$SIM_DIR/kubeconfig" -n "$NS" --config "$TEST_TMP/config.yaml" --interval 200ms \
+    >"$TEST_TMP/samples" 2>"$TEST_TMP/log" &
+  WATCH_PID=$!
+  wait_for 100 metric_is "kvtest_vmi_phase{customresource_group=\"kubevirt.io\",customresource_kind=\"VirtualMachineInstance\",customresource_version=\"v1\",name=\"a\",namespace=\"$NS\",phase=\"Pending\"}" 1
+  last_snapshot >"$TEST_TMP/snap.prom"
+  promtool check metrics <"$TEST_TMP/snap.prom" || flunk "$(cat "$TEST_TMP/snap.prom")"
+  [ "$(grep -c '^kvtest_vmi_phase{' "$TEST_TMP/snap.prom")" -eq 8 ] || flunk "$(cat "$TEST_TMP/snap.prom")"
+  grep -q "^kvtest_vmi_node_info{.*name=\"b\",namespace=\"$NS\",node=\"node01\"} 1$" "$TEST_TMP/snap.prom"
+  put_vmi a Running
+  wait_for 100 metric_is "kvtest_vmi_phase{customresource_group=\"kubevirt.io\",customresource_kind=\"VirtualMachineInstance\",customresource_version=\"v1\",name=\"a\",namespace=\"$NS\",phase=\"Running\"}" 1
+  # Deleted during a 410 gap: gone from the snapshot after the relist.
+  ctl POST /faults '{"fault":"unavailable","verb":"watch","retryAfterSeconds":2}' >/dev/null
+  ctl POST /faults '{"fault":"drop"}' >/dev/null
+  sleep 0.5
+  del_vmi b
+  ctl POST /compact '{}' >/dev/null
+  no_b() { ! last_snapshot | grep -q "name=\"b\""; }
+  wait_for 150 no_b
+  metric_is 'kv_watch_relists_total{resource="kubevirt.io/v1/virtualmachineinstances"}' 1
+}
+
+@test "kv-watch --config: a config naming a kind the server does not serve is an error" {
+  cat >"$TEST_TMP/config.yaml" <<'YAML'
+spec:
+  resources:
+  - groupVersionKind: {group: example.com, version: v1, kind: Widget}
+    metrics:
+    - name: x
+      each: {type: Gauge, gauge: {path: [spec, x]}}
+YAML
+  run --separate-stderr kv-watch --kubeconfig "$SIM_DIR/kubeconfig" --config "$TEST_TMP/config.yaml" --once
+  assert_status 1
+  [[ "$stderr" == *"config.yaml:3: resource 1 (Widget): no resource of kind Widget in example.com/v1 is served by the API server"* ]] || flunk "$stderr"
+}
