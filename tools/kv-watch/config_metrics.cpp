@@ -71,11 +71,17 @@ void ConfigMetrics::write(const std::vector<ConfiguredResource>& resources,
       s.name = metric.name;
       s.type = MetricType::gauge;
       s.help = metric.help;
+      auto emit = [&](const crs::Series& x) {
+        s.labels.assign(x.labels.begin(), x.labels.end());
+        s.value = x.value;
+        sink(s);
+      };
+      series.clear();
       for (const auto* entry : objects) {
         simdjson::dom::element object;
         if (parser_.parse(entry->second.fields).get(object) != simdjson::SUCCESS) continue;
-        series.clear();
         errors.clear();
+        std::size_t before = series.size();
         crs::object_series(metric, object, series, errors);
         if (!errors.empty()) {
           errors_[metric.name] += errors.size();
@@ -86,11 +92,14 @@ void ConfigMetrics::write(const std::vector<ConfiguredResource>& resources,
                          entry->first);
           }
         }
-        for (const auto& x : series) {
-          s.labels.assign(x.labels.begin(), x.labels.end());
-          s.value = x.value;
-          sink(s);
+        if (!metric.aggregate) {
+          for (std::size_t i = before; i < series.size(); ++i) emit(series[i]);
+          series.resize(before);
         }
+      }
+      if (metric.aggregate) {
+        crs::aggregate_series(*metric.aggregate, series);
+        for (const auto& x : series) emit(x);
       }
     }
   }

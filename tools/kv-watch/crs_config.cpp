@@ -148,6 +148,77 @@ void refuse_duplicate_keys(const YAML::Node& node, const std::string& file) {
   }
 }
 
+std::vector<Condition> parse_when(const YAML::Node& n, const std::string& file, const std::string& entry,
+                                  std::vector<std::string>& warnings) {
+  std::vector<Condition> out;
+  if (!n || n.IsNull()) return out;
+  if (!n.IsSequence()) throw ConfigError(at(file, n) + ": " + entry + ": when must be a list of conditions");
+  for (const auto& c : n) {
+    if (!c.IsMap()) throw ConfigError(at(file, c) + ": " + entry + ": a when condition must be a mapping");
+    check_keys(c, {"path", "in", "notIn", "exists"}, file, entry + " when", warnings);
+    Condition cond;
+    cond.path = path_of(c["path"], file, entry + " when.path");
+    int ops = 0;
+    if (c["in"]) {
+      cond.op = Condition::Op::in;
+      cond.values = string_list(c["in"], file, entry + " when.in");
+      ++ops;
+    }
+    if (c["notIn"]) {
+      cond.op = Condition::Op::not_in;
+      cond.values = string_list(c["notIn"], file, entry + " when.notIn");
+      ++ops;
+    }
+    if (c["exists"]) {
+      cond.op = boolean(c["exists"], file, entry + " when.exists") ? Condition::Op::exists : Condition::Op::absent;
+      ++ops;
+    }
+    if (ops != 1) throw ConfigError(at(file, c) + ": " + entry + ": a when condition needs one of in, notIn, exists");
+    out.push_back(std::move(cond));
+  }
+  return out;
+}
+
+std::vector<LabelRule> parse_label_rules(const YAML::Node& n, const std::string& file, const std::string& entry,
+                                         std::vector<std::string>& warnings) {
+  std::vector<LabelRule> out;
+  if (!n || n.IsNull()) return out;
+  if (!n.IsSequence()) throw ConfigError(at(file, n) + ": " + entry + ": labelValues must be a list of rules");
+  for (const auto& r : n) {
+    if (!r.IsMap()) throw ConfigError(at(file, r) + ": " + entry + ": a labelValues rule must be a mapping");
+    check_keys(r, {"label", "from", "lowercase", "map", "default", "ifPresent", "ifAbsent"}, file,
+               entry + " labelValues", warnings);
+    LabelRule rule;
+    rule.label = scalar(r["label"], file, entry + " labelValues.label");
+    if (rule.label.empty()) throw ConfigError(at(file, r) + ": " + entry + ": a labelValues rule needs a label");
+    rule.from = scalar(r["from"], file, entry + " labelValues.from");
+    if (rule.from.empty()) rule.from = rule.label;
+    rule.lowercase = boolean(r["lowercase"], file, entry + " labelValues.lowercase");
+    rule.map = string_map(r["map"], file, entry + " labelValues.map");
+    if (r["default"]) rule.default_value = scalar(r["default"], file, entry + " labelValues.default");
+    if (r["ifPresent"]) rule.if_present = scalar(r["ifPresent"], file, entry + " labelValues.ifPresent");
+    if (r["ifAbsent"]) rule.if_absent = scalar(r["ifAbsent"], file, entry + " labelValues.ifAbsent");
+    out.push_back(std::move(rule));
+  }
+  return out;
+}
+
+std::optional<Aggregation> parse_aggregate(const YAML::Node& n, const std::string& file, const std::string& entry,
+                                           std::vector<std::string>& warnings) {
+  if (!n || n.IsNull()) return std::nullopt;
+  if (!n.IsMap()) throw ConfigError(at(file, n) + ": " + entry + ": aggregate must be a mapping");
+  check_keys(n, {"op", "by"}, file, entry + " aggregate", warnings);
+  Aggregation a;
+  std::string op = scalar(n["op"], file, entry + " aggregate.op");
+  if (op == "count") a.op = Aggregation::Op::count;
+  else if (op == "sum") a.op = Aggregation::Op::sum;
+  else if (op == "max") a.op = Aggregation::Op::max;
+  else if (op == "min") a.op = Aggregation::Op::min;
+  else throw ConfigError(at(file, n) + ": " + entry + ": aggregate.op must be count, sum, max or min, not \"" + op + "\"");
+  a.by = string_list(n["by"], file, entry + " aggregate.by");
+  return a;
+}
+
 }  // namespace
 
 MetricsConfig parse_metrics_config(const std::string& text, const std::string& file) {
@@ -176,7 +247,7 @@ MetricsConfig parse_metrics_config(const std::string& text, const std::string& f
       if (!r.IsMap()) throw ConfigError(at(file, r) + ": " + entry + " must be a mapping");
       check_keys(r,
                  {"groupVersionKind", "metricNamePrefix", "resourcePlural", "commonLabels", "labelsFromPath",
-                  "metrics", "errorLogV"},
+                  "metrics", "errorLogV", "customResourceLabels"},
                  file, entry, config.warnings);
       ResourceSpec res;
       auto gvk = r["groupVersionKind"];
@@ -193,9 +264,13 @@ MetricsConfig parse_metrics_config(const std::string& text, const std::string& f
       std::string prefix = "kube_customresource";
       if (auto p = r["metricNamePrefix"]; p && !p.IsNull()) prefix = scalar(p, file, entry + " metricNamePrefix");
       auto common = string_map(r["commonLabels"], file, entry + " commonLabels");
-      common["customresource_group"] = res.group;
-      common["customresource_version"] = res.version;
-      common["customresource_kind"] = res.kind;
+      if (auto crl = r["customResourceLabels"]; crl && !crl.IsNull())
+        res.custom_resource_labels = boolean(crl, file, entry + " customResourceLabels");
+      if (res.custom_resource_labels) {
+        common["customresource_group"] = res.group;
+        common["customresource_version"] = res.version;
+        common["customresource_kind"] = res.kind;
+      }
       auto resource_labels = label_paths(r["labelsFromPath"], file, entry + " labelsFromPath");
       auto metrics = r["metrics"];
       if (metrics && !metrics.IsNull() && !metrics.IsSequence())
@@ -204,8 +279,9 @@ MetricsConfig parse_metrics_config(const std::string& text, const std::string& f
       for (const auto& m : metrics) {
         std::string name = scalar(m["name"], file, entry + " metric name");
         std::string mentry = entry + " metric \"" + name + "\"";
-        check_keys(m, {"name", "help", "each", "commonLabels", "labelsFromPath", "errorLogV"}, file, mentry,
-                   config.warnings);
+        check_keys(m, {"name", "help", "each", "commonLabels", "labelsFromPath", "errorLogV", "when", "labelValues",
+                       "aggregate"},
+                   file, mentry, config.warnings);
         MetricSpec spec;
         spec.name = prefix.empty() ? name : prefix + "_" + name;
         spec.where = at(file, m) + ": " + mentry;
@@ -219,6 +295,9 @@ MetricsConfig parse_metrics_config(const std::string& text, const std::string& f
           if (std::none_of(metric_labels.begin(), metric_labels.end(), [&](const auto& ml) { return ml.first == rl.first; }))
             spec.labels.push_back(rl);
         spec.each = parse_each(m["each"], file, mentry, config.warnings);
+        spec.when = parse_when(m["when"], file, mentry, config.warnings);
+        spec.label_rules = parse_label_rules(m["labelValues"], file, mentry, config.warnings);
+        spec.aggregate = parse_aggregate(m["aggregate"], file, mentry, config.warnings);
         res.metrics.push_back(std::move(spec));
       }
       config.resources.push_back(std::move(res));
@@ -243,6 +322,7 @@ std::vector<std::string> fields_read(const ResourceSpec& resource) {
   };
   for (const auto& m : resource.metrics) {
     for (const auto& [_, p] : m.labels) add(p);
+    for (const auto& c : m.when) add(c.path);
     add(m.each.path);  // what each-level paths read lies below it
   }
   // An empty path means the whole object.

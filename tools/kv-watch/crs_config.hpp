@@ -34,18 +34,53 @@ struct EachSpec {
   std::vector<std::string> list;  // StateSet
 };
 
+// kv-watch's extensions (kv-watch-config(5)), which kube-state-metrics
+// would ignore.
+
+// when: the object counts only if the value at `path` (as a label would
+// show it) is in / not in the list, or exists / is absent.
+struct Condition {
+  enum class Op { in, not_in, exists, absent };
+  ValuePath path;
+  Op op = Op::in;
+  std::vector<std::string> values;
+};
+
+// labelValues: a label's value rewritten, in order: from another label,
+// lower-cased, mapped (with a default), or chosen by presence.
+struct LabelRule {
+  std::string label;
+  std::string from;  // the label to read; default `label`
+  bool lowercase = false;
+  std::map<std::string, std::string> map;
+  std::optional<std::string> default_value;
+  std::optional<std::string> if_present, if_absent;
+};
+
+// aggregate: the series of all objects grouped by `by` (the other labels
+// dropped) and counted or summed; with no `by`, a 0 when there is nothing.
+struct Aggregation {
+  enum class Op { count, sum, max, min };
+  Op op = Op::count;
+  std::vector<std::string> by;
+};
+
 struct MetricSpec {
   std::string name;  // with the prefix
   std::string help;
   std::map<std::string, std::string> common_labels;  // resource, reserved, metric: merged
   LabelPaths labels;                                 // resource and metric labelsFromPath, merged
   EachSpec each;
+  std::vector<Condition> when;
+  std::vector<LabelRule> label_rules;
+  std::optional<Aggregation> aggregate;
   std::string where;  // "FILE:LINE: metric NAME", for messages
 };
 
 struct ResourceSpec {
   std::string group, version, kind;
   std::string plural;  // resourcePlural, may be empty
+  bool custom_resource_labels = true;  // customresource_group/version/kind
   std::vector<MetricSpec> metrics;
   std::string where;
 };

@@ -138,10 +138,55 @@ void info_values(Context& c, std::optional<element> x, const std::string* key) {
   c.out.push_back(std::move(s));
 }
 
+bool conditions_hold(const std::vector<Condition>& when, element object) {
+  for (const auto& c : when) {
+    auto v = c.path.get(object);
+    switch (c.op) {
+      case Condition::Op::exists:
+        if (!v) return false;
+        break;
+      case Condition::Op::absent:
+        if (v) return false;
+        break;
+      case Condition::Op::in:
+      case Condition::Op::not_in: {
+        bool listed = v && std::find(c.values.begin(), c.values.end(), go_format_value(*v)) != c.values.end();
+        if (listed != (c.op == Condition::Op::in)) return false;
+        break;
+      }
+    }
+  }
+  return true;
+}
+
+void apply_label_rules(const std::vector<LabelRule>& rules, Labels& labels) {
+  for (const auto& r : rules) {
+    auto it = labels.find(r.from);
+    std::optional<std::string> value;
+    if (it != labels.end() && !it->second.empty()) value = it->second;
+    if (r.if_present || r.if_absent) {
+      value = value ? r.if_present : r.if_absent;
+    } else if (value) {
+      if (r.lowercase)
+        for (auto& ch : *value) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      if (!r.map.empty()) {
+        auto m = r.map.find(*value);
+        if (m != r.map.end()) value = m->second;
+        else if (r.default_value) value = r.default_value;
+      }
+    } else if (r.default_value) {
+      value = r.default_value;
+    }
+    if (value && !value->empty()) labels[r.label] = *value;
+    else labels.erase(r.label);
+  }
+}
+
 }  // namespace
 
 void object_series(const MetricSpec& metric, element object, std::vector<Series>& out,
                    std::vector<std::string>& errors) {
+  if (!conditions_hold(metric.when, object)) return;
   Context c{metric, out, errors};
   std::size_t first = out.size();
   auto v = resolve(metric.each.path, object);
@@ -175,8 +220,35 @@ void object_series(const MetricSpec& metric, element object, std::vector<Series>
   // against the object, over commonLabels.
   Labels family = metric.common_labels;
   add_path_labels(metric.labels, object, family);
-  for (std::size_t i = first; i < out.size(); ++i)
+  for (std::size_t i = first; i < out.size(); ++i) {
     for (const auto& [k, v2] : family) out[i].labels.emplace(k, v2);
+    apply_label_rules(metric.label_rules, out[i].labels);
+  }
+}
+
+void aggregate_series(const Aggregation& a, std::vector<Series>& series) {
+  std::map<Labels, std::pair<double, std::size_t>> groups;
+  for (const auto& s : series) {
+    Labels key;
+    for (const auto& name : a.by)
+      if (auto it = s.labels.find(name); it != s.labels.end()) key.emplace(name, it->second);
+    auto [it, inserted] = groups.try_emplace(key, s.value, 0);
+    auto& [acc, n] = it->second;
+    ++n;
+    if (inserted) continue;
+    switch (a.op) {
+      case Aggregation::Op::count: break;
+      case Aggregation::Op::sum: acc += s.value; break;
+      case Aggregation::Op::max: acc = std::max(acc, s.value); break;
+      case Aggregation::Op::min: acc = std::min(acc, s.value); break;
+    }
+  }
+  series.clear();
+  for (auto& [labels, acc] : groups)
+    series.push_back({labels, a.op == Aggregation::Op::count ? static_cast<double>(acc.second) : acc.first});
+  // A total over nothing is 0, not absent: "no migrations are running".
+  if (series.empty() && a.by.empty() && (a.op == Aggregation::Op::count || a.op == Aggregation::Op::sum))
+    series.push_back({{}, 0});
 }
 
 }  // namespace kv::watch::crs

@@ -20,4 +20,8 @@ struct Series {
 void object_series(const MetricSpec& metric, simdjson::dom::element object, std::vector<Series>& out,
                    std::vector<std::string>& errors);
 
+// Replaces `series` (all objects' series of one metric) by the groups of
+// an aggregate.
+void aggregate_series(const Aggregation& a, std::vector<Series>& series);
+
 }  // namespace kv::watch::crs
