@@ -73,6 +73,8 @@ $(BUILD)/bin/$(1): $(BUILD)/obj/tools/$(1)/main.o $$($(1)_LIB) $(COMMON_LIB)
 	$(CXX) $(LDFLAGS) -pthread -o $$@ $$^ $$(call pkg_libs,$$($(1)_LIBS))
 endef
 $(foreach t,$(TOOLS),$(eval $(call TOOL_template,$(t))))
+# kv-watch's built-in metric configs are embedded with .incbin.
+$(BUILD)/obj/tools/kv-watch/builtin_configs.o: $(wildcard tools/kv-watch/configs/*.yaml)
 TOOL_LIBS := $(foreach t,$(TOOLS),$($(t)_LIB))
 UNIT_PKGS := gtest_main $(sort spdlog simdjson zlib $(foreach t,$(TOOLS),$($(t)_LIBS)))
 

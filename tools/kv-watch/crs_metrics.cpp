@@ -162,23 +162,32 @@ bool conditions_hold(const std::vector<Condition>& when, element object) {
 void apply_label_rules(const std::vector<LabelRule>& rules, Labels& labels) {
   for (const auto& r : rules) {
     auto it = labels.find(r.from);
+    std::optional<std::string> source;
+    if (it != labels.end() && !it->second.empty()) source = it->second;
     std::optional<std::string> value;
-    if (it != labels.end() && !it->second.empty()) value = it->second;
     if (r.if_present || r.if_absent) {
-      value = value ? r.if_present : r.if_absent;
-    } else if (value) {
+      value = source ? r.if_present : r.if_absent;
+    } else if (source) {
+      std::string v = *source;
       if (r.lowercase)
-        for (auto& ch : *value) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      if (!r.map.empty()) {
-        auto m = r.map.find(*value);
-        if (m != r.map.end()) value = m->second;
-        else if (r.default_value) value = r.default_value;
+        for (auto& ch : v) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      if (r.map.empty()) {
+        value = v;
+      } else if (auto m = r.map.find(v); m != r.map.end()) {
+        value = m->second;
+      } else if (r.default_value) {
+        value = r.default_value;
+      } else if (r.from == r.label) {
+        value = v;  // a value the map does not list stays as it is
       }
-    } else if (r.default_value) {
+    } else {
       value = r.default_value;
     }
-    if (value && !value->empty()) labels[r.label] = *value;
-    else labels.erase(r.label);
+    // No value from this rule leaves the label as it is, so rules can
+    // chain; an empty one removes it (helper labels go that way).
+    if (!value) continue;
+    if (value->empty()) labels.erase(r.label);
+    else labels[r.label] = *value;
   }
 }
 

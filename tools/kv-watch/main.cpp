@@ -18,6 +18,7 @@
 #include "exit_codes.hpp"
 #include "kube_client.hpp"
 #include "kube_config.hpp"
+#include "kv-watch/builtin_configs.hpp"
 #include "kv-watch/config_metrics.hpp"
 #include "kv-watch/crs_config.hpp"
 #include "kv-watch/discovery.hpp"
@@ -66,16 +67,24 @@ int replay_events(const Settings& s, const std::set<std::string>& wanted) {
   return bad ? kExitPartial : kExitOk;
 }
 
+// A file, or the name of a built-in config when no such file exists.
 std::optional<crs::MetricsConfig> load_config(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    spdlog::error("{}: cannot read the metric config", path);
+  std::string text, source = path;
+  if (std::ifstream in(path); in) {
+    std::ostringstream buf;
+    buf << in.rdbuf();
+    text = buf.str();
+  } else if (auto builtin = find_builtin_config(path)) {
+    text = *builtin;
+    source = "built-in config " + path;
+  } else {
+    std::string names;
+    for (const auto& c : builtin_configs()) names += (names.empty() ? "" : ", ") + std::string(c.name);
+    spdlog::error("{}: no such file, and not a built-in config ({})", path, names);
     return std::nullopt;
   }
-  std::ostringstream text;
-  text << in.rdbuf();
   try {
-    auto config = crs::parse_metrics_config(text.str(), path);
+    auto config = crs::parse_metrics_config(text, source);
     for (const auto& w : config.warnings) spdlog::warn("{}", w);
     return config;
   } catch (const crs::ConfigError& e) {
@@ -147,8 +156,9 @@ int main(int argc, char** argv) {
       ->type_name("RESOURCE");
   app.add_option("--config", s.config,
                  "Write the metrics that FILE defines (kube-state-metrics' CustomResourceStateMetrics "
-                 "format, kv-watch-config(5)); it also names the resources to watch")
-      ->type_name("FILE");
+                 "format, kv-watch-config(5)), or a built-in config: kubevirt; it also names the "
+                 "resources to watch")
+      ->type_name("FILE|NAME");
   app.add_flag("--events", s.events,
                "Write watch events (ADDED, MODIFIED, DELETED with the object) as NDJSON; the "
                "initial list comes as ADDED");
