@@ -1,0 +1,391 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"math/rand"
+	"net/http"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// watchCmd is an order the control API sends to an open watch.
+type watchCmd struct {
+	kind string // drop, gone-event, malformed, bookmark
+	mode string // drop: close (end the stream cleanly) or reset (abort the connection)
+}
+
+// watcher is one open watch stream.
+type watcher struct {
+	id        uint64
+	res       *Resource
+	filter    *filter
+	bookmarks bool
+	remote    string
+	user      string
+	query     string
+	started   time.Time
+	ctl       chan watchCmd
+	pos       atomic.Uint64 // the last resourceVersion this watch has processed
+	sent      atomic.Uint64 // events written
+}
+
+// watchHub knows the open watches, for stream faults, bookmarks on request,
+// the generator's back-pressure and GET /watches.
+type watchHub struct {
+	mu       sync.Mutex
+	watchers map[*watcher]struct{}
+	nextID   uint64
+}
+
+func newWatchHub() *watchHub { return &watchHub{watchers: map[*watcher]struct{}{}} }
+
+func (h *watchHub) add(w *watcher) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.nextID++
+	w.id = h.nextID
+	h.watchers[w] = struct{}{}
+}
+
+func (h *watchHub) remove(w *watcher) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.watchers, w)
+}
+
+// matching returns the open watches of res (all when res is nil), oldest first.
+func (h *watchHub) matching(res *Resource) []*watcher {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []*watcher
+	for w := range h.watchers {
+		if res == nil || w.res == res {
+			out = append(out, w)
+		}
+	}
+	sortWatchers(out)
+	return out
+}
+
+// send delivers a command to the matching watches; it returns how many got it.
+func (h *watchHub) send(res *Resource, cmd watchCmd, onlyBookmarks bool) int {
+	n := 0
+	for _, w := range h.matching(res) {
+		if onlyBookmarks && !w.bookmarks {
+			continue
+		}
+		select {
+		case w.ctl <- cmd:
+			n++
+		default: // a watch with a full command queue misses this one
+		}
+	}
+	return n
+}
+
+func sortWatchers(ws []*watcher) {
+	sort.Slice(ws, func(i, j int) bool { return ws[i].id < ws[j].id })
+}
+
+// watchStream writes one watch's events: one JSON object per line, flushed
+// per batch, so many events share one chunk.
+type watchStream struct {
+	w     *watcher
+	bw    *bufio.Writer
+	flush http.Flusher
+	table bool
+	slow  time.Duration
+	r     *http.Request
+	done  <-chan struct{}
+}
+
+func (ws *watchStream) writeEvent(typ string, obj *Object) {
+	ws.bw.WriteString(`{"type":"`)
+	ws.bw.WriteString(typ)
+	ws.bw.WriteString(`","object":`)
+	if ws.table {
+		b, err := buildTable(obj.Res, []*Object{obj}, listMeta{ResourceVersion: strconv.FormatUint(obj.RV, 10)}, ws.r.URL.Query().Get("includeObject"), time.Now())
+		if err != nil {
+			b = obj.Raw()
+		}
+		ws.bw.Write(b)
+	} else {
+		ws.bw.Write(obj.Raw())
+	}
+	ws.bw.WriteString("}\n")
+	ws.w.sent.Add(1)
+	if ws.slow > 0 {
+		ws.commit()
+		sleepOrDone(ws.r, ws.done, ws.slow)
+	}
+}
+
+func (ws *watchStream) writeRaw(typ string, object []byte) {
+	ws.bw.WriteString(`{"type":"`)
+	ws.bw.WriteString(typ)
+	ws.bw.WriteString(`","object":`)
+	ws.bw.Write(object)
+	ws.bw.WriteString("}\n")
+}
+
+func (ws *watchStream) writeStatus(st *Status) {
+	b, _ := json.Marshal(st)
+	ws.writeRaw("ERROR", b)
+	ws.commit()
+}
+
+// writeBookmark sends a BOOKMARK at resourceVersion rv; initialEnd marks
+// the end of the initial events of a sendInitialEvents watch.
+func (ws *watchStream) writeBookmark(rv uint64, initialEnd bool) {
+	meta := map[string]any{"resourceVersion": strconv.FormatUint(rv, 10)}
+	if initialEnd {
+		meta["annotations"] = map[string]string{"k8s.io/initial-events-end": "true"}
+	}
+	b, _ := json.Marshal(map[string]any{"kind": ws.w.res.Kind, "apiVersion": ws.w.res.GroupVersion(), "metadata": meta})
+	ws.writeRaw("BOOKMARK", b)
+}
+
+func (ws *watchStream) commit() {
+	ws.bw.Flush()
+	ws.flush.Flush()
+}
+
+// translate maps a stored event to what this watch sees, as the watch cache
+// does with selectors: an object leaving the selection is DELETED for it,
+// one entering it is ADDED.
+func (w *watcher) translate(ev Event) (string, *Object) {
+	if ev.Obj.Res != w.res {
+		return "", nil
+	}
+	switch ev.Type {
+	case "ADDED":
+		if w.filter.matches(ev.Obj) {
+			return "ADDED", ev.Obj
+		}
+	case "MODIFIED":
+		cur, prev := w.filter.matches(ev.Obj), ev.Prev != nil && w.filter.matches(ev.Prev)
+		switch {
+		case cur && prev:
+			return "MODIFIED", ev.Obj
+		case cur:
+			return "ADDED", ev.Obj
+		case prev:
+			return "DELETED", ev.Obj
+		}
+	case "DELETED":
+		if w.filter.matches(ev.Obj) {
+			return "DELETED", ev.Obj
+		}
+	}
+	return "", nil
+}
+
+// serveWatch streams the changes of a resource. resourceVersion "" or "0"
+// (or sendInitialEvents=true) starts with the current objects as ADDED
+// events; a resourceVersion N replays the history after N, or fails with
+// 410 when the history no longer reaches N: as an ERROR event in a 200
+// stream (the real server's way) or, when configured, as an HTTP 410.
+func (s *Server) serveWatch(lw *loggingWriter, r *http.Request, req *apiRequest, slow time.Duration) {
+	q := r.URL.Query()
+	f, st := parseFilter(r, req)
+	if st != nil {
+		writeStatus(lw, st)
+		return
+	}
+	bookmarks, _ := strconv.ParseBool(q.Get("allowWatchBookmarks"))
+	rvParam := q.Get("resourceVersion")
+	match := q.Get("resourceVersionMatch")
+	sendInitial, sendInitialSet := false, q.Has("sendInitialEvents")
+	if sendInitialSet {
+		sendInitial, _ = strconv.ParseBool(q.Get("sendInitialEvents"))
+		if match != "NotOlderThan" {
+			writeStatus(lw, statusBadRequest("resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"))
+			return
+		}
+		if sendInitial && !bookmarks {
+			writeStatus(lw, statusBadRequest("allowWatchBookmarks: Forbidden: sendInitialEvents requires setting allowWatchBookmarks to true"))
+			return
+		}
+	} else if match != "" {
+		writeStatus(lw, statusBadRequest("resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided"))
+		return
+	}
+	timeout := time.Duration(1800+rand.Intn(1800)) * time.Second // the real server's default
+	if t := q.Get("timeoutSeconds"); t != "" {
+		n, err := strconv.Atoi(t)
+		if err != nil || n < 0 {
+			writeStatus(lw, statusBadRequest(fmt.Sprintf("invalid timeoutSeconds: %q", t)))
+			return
+		}
+		if n > 0 {
+			timeout = time.Duration(n) * time.Second
+		}
+	}
+
+	var from uint64
+	initial := rvParam == "" || rvParam == "0"
+	if sendInitialSet {
+		initial = sendInitial
+	}
+	if rvParam != "" && rvParam != "0" {
+		n, err := strconv.ParseUint(rvParam, 10, 64)
+		if err != nil {
+			writeStatus(lw, statusBadRequest(fmt.Sprintf("invalid resource version: %q", rvParam)))
+			return
+		}
+		from = n
+	}
+
+	var snapshot []*Object
+	if initial {
+		snapshot, from = s.store.Current(req.res)
+	} else if rvParam == "" || rvParam == "0" {
+		from = s.store.CurrentRV()
+	}
+	tooOld := false
+	if floor := s.store.Floor(); from < floor {
+		if s.getTooOldAsHTTP() {
+			writeStatus(lw, statusTooOld(from, floor))
+			return
+		}
+		tooOld = true
+	}
+
+	w := &watcher{res: req.res, filter: f, bookmarks: bookmarks, remote: r.RemoteAddr, user: lw.entry.User,
+		query: r.URL.RawQuery, started: time.Now(), ctl: make(chan watchCmd, 16)}
+	w.pos.Store(from)
+	s.hub.add(w)
+	defer s.hub.remove(w)
+
+	lw.Header().Set("Content-Type", "application/json")
+	lw.WriteHeader(http.StatusOK)
+	ws := &watchStream{w: w, bw: bufio.NewWriterSize(lw, 64<<10), flush: lw, table: wantsTable(r.Header.Get("Accept")), slow: slow, r: r, done: s.done}
+	ws.commit()
+	if tooOld {
+		ws.writeStatus(statusTooOld(from, s.store.Floor()))
+		return
+	}
+
+	for _, o := range snapshot {
+		if f.matches(o) {
+			ws.writeEvent("ADDED", o)
+		}
+	}
+	if sendInitialSet && sendInitial {
+		ws.writeBookmark(from, true)
+	}
+	ws.commit()
+
+	// A "next" stream fault armed for this watch fires after afterEvents events.
+	pending := s.faults.take(streamFaults, req.res, "watch", false)
+	if pending != nil {
+		s.logf("fault %s armed on watch %d (%s) after %d events", pending.Fault, w.id, req.res.Plural, pending.AfterEvents)
+	}
+	firePending := func() bool {
+		if pending == nil || w.sent.Load() < uint64(pending.AfterEvents) {
+			return false
+		}
+		cmd := watchCmd{kind: pending.Fault, mode: pending.Mode}
+		pending = nil
+		return s.actOnWatch(ws, cmd)
+	}
+	if firePending() {
+		return
+	}
+
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	var tick <-chan time.Time
+	if bookmarks {
+		if iv := s.getBookmarkInterval(); iv > 0 {
+			t := time.NewTicker(iv)
+			defer t.Stop()
+			tick = t.C
+		}
+	}
+	buf := make([]Event, 0, 1024)
+	pos := from
+	for {
+		evs, changed, err := s.store.EventsAfter(pos, cap(buf), buf)
+		if err != nil {
+			// Fell out of the history window: the real watch cache closes
+			// such a slow watcher; the client re-watches and gets a 410.
+			s.logf("watch %d (%s) fell behind the history at %d; closing it", w.id, req.res.Plural, pos)
+			ws.commit()
+			return
+		}
+		for _, ev := range evs {
+			pos = ev.Obj.RV
+			if typ, obj := w.translate(ev); typ != "" {
+				ws.writeEvent(typ, obj)
+				if firePending() {
+					return
+				}
+			}
+		}
+		w.pos.Store(pos)
+		if len(evs) > 0 {
+			ws.commit()
+			select {
+			case cmd := <-w.ctl:
+				if s.actOnWatch(ws, cmd) {
+					return
+				}
+			case <-deadline.C:
+				return
+			case <-r.Context().Done():
+				return
+			case <-s.done:
+				return
+			default:
+			}
+			continue
+		}
+		select {
+		case <-changed:
+		case cmd := <-w.ctl:
+			if s.actOnWatch(ws, cmd) {
+				return
+			}
+		case <-tick:
+			ws.writeBookmark(pos, false)
+			ws.commit()
+		case <-deadline.C:
+			return
+		case <-r.Context().Done():
+			return
+		case <-s.done:
+			return
+		}
+	}
+}
+
+// actOnWatch carries out a control order on a watch; true when the stream
+// must end.
+func (s *Server) actOnWatch(ws *watchStream, cmd watchCmd) bool {
+	switch cmd.kind {
+	case "drop":
+		ws.commit()
+		if cmd.mode == "reset" {
+			panic(http.ErrAbortHandler) // cut the connection mid-stream
+		}
+		return true
+	case "gone-event":
+		ws.writeStatus(statusTooOld(ws.w.pos.Load(), s.store.Floor()))
+		return true
+	case "malformed":
+		ws.bw.WriteString(`{"type":"MODIFIED","object":{"kind":"` + ws.w.res.Kind + `","metadata":{"name":` + "\n")
+		ws.commit()
+	case "bookmark":
+		if ws.w.bookmarks {
+			ws.writeBookmark(ws.w.pos.Load(), false)
+			ws.commit()
+		}
+	}
+	return false
+}
