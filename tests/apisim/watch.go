@@ -271,30 +271,34 @@ func (s *Server) serveWatch(lw *loggingWriter, r *http.Request, req *apiRequest,
 		return
 	}
 
-	for _, o := range snapshot {
-		if f.matches(o) {
-			ws.writeEvent("ADDED", o)
-		}
-	}
-	if sendInitialSet && sendInitial {
-		ws.writeBookmark(from, true)
-	}
-	ws.commit()
-
-	// A "next" stream fault armed for this watch fires after afterEvents events.
+	// A "next" stream fault armed for this watch fires after afterEvents
+	// events (initial ones included), or right after the initial events.
 	pending := s.faults.take(streamFaults, req.res, "watch", false)
 	if pending != nil {
 		s.logf("fault %s armed on watch %d (%s) after %d events", pending.Fault, w.id, req.res.Plural, pending.AfterEvents)
 	}
-	firePending := func() bool {
-		if pending == nil || w.sent.Load() < uint64(pending.AfterEvents) {
+	firePending := func(endOfInitial bool) bool {
+		if pending == nil || (!endOfInitial && w.sent.Load() < uint64(pending.AfterEvents)) {
 			return false
 		}
 		cmd := watchCmd{kind: pending.Fault, mode: pending.Mode}
 		pending = nil
 		return s.actOnWatch(ws, cmd)
 	}
-	if firePending() {
+
+	for _, o := range snapshot {
+		if f.matches(o) {
+			ws.writeEvent("ADDED", o)
+			if pending != nil && pending.AfterEvents > 0 && firePending(false) {
+				return
+			}
+		}
+	}
+	if sendInitialSet && sendInitial {
+		ws.writeBookmark(from, true)
+	}
+	ws.commit()
+	if pending != nil && pending.AfterEvents == 0 && firePending(true) {
 		return
 	}
 
@@ -323,7 +327,7 @@ func (s *Server) serveWatch(lw *loggingWriter, r *http.Request, req *apiRequest,
 			pos = ev.Obj.RV
 			if typ, obj := w.translate(ev); typ != "" {
 				ws.writeEvent(typ, obj)
-				if firePending() {
+				if firePending(false) {
 					return
 				}
 			}
@@ -376,7 +380,8 @@ func (s *Server) actOnWatch(ws *watchStream, cmd watchCmd) bool {
 		}
 		return true
 	case "gone-event":
-		ws.writeStatus(statusTooOld(ws.w.pos.Load(), s.store.Floor()))
+		pos := ws.w.pos.Load()
+		ws.writeStatus(statusTooOld(pos, pos+1))
 		return true
 	case "malformed":
 		ws.bw.WriteString(`{"type":"MODIFIED","object":{"kind":"` + ws.w.res.Kind + `","metadata":{"name":` + "\n")
