@@ -54,6 +54,13 @@ current_rv() { apisim_ctl GET /info | jq -r .resourceVersion; }
 
 VMIS=/apis/kubevirt.io/v1/virtualmachineinstances
 
+@test "the simulator's Go unit tests pass (selectors, history, snapshots, splicing)" {
+  cd "$KV_ROOT/tests/apisim"
+  run env GOCACHE="$KV_BUILD/go/cache" GOPATH="$KV_BUILD/go/path" GOENV=off GOFLAGS=-mod=mod GOPROXY=off \
+    GOTOOLCHAIN=local GO111MODULE=on CGO_ENABLED=0 go test -count=1 .
+  assert_success
+}
+
 @test "--help goes to stdout with status 0; usage errors and non-loopback addresses are status 2" {
   run --separate-stderr kube-apisim --help
   assert_success
