@@ -112,7 +112,8 @@ func (s *Server) applyRequestFault(w *loggingWriter, r *http.Request, req *apiRe
 		writeStatus(w, statusContinueExpired(encodeContinue(-1, "")))
 		return true
 	}
-	writeStatus(w, f.status(s.store.Floor()))
+	requested, _ := strconv.ParseUint(r.URL.Query().Get("resourceVersion"), 10, 64)
+	writeStatus(w, f.status(requested, s.store.Floor()))
 	return true
 }
 

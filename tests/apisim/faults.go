@@ -112,12 +112,13 @@ func (f *fault) matches(res *Resource, verb string) bool {
 }
 
 // status is the Status a request fault answers with (nil for slow, hang
-// and expire-continue, which act otherwise).
-func (f *fault) status(floor uint64) *Status {
+// and expire-continue, which act otherwise). requested is the request's
+// resourceVersion, floor the oldest one the history holds.
+func (f *fault) status(requested, floor uint64) *Status {
 	var s *Status
 	switch f.Fault {
 	case "gone":
-		s = failure(http.StatusGone, "Expired", fmt.Sprintf("too old resource version: 1 (%d)", floor))
+		s = statusTooOld(requested, floor)
 	case "throttle":
 		s = failure(http.StatusTooManyRequests, "TooManyRequests", "Too many requests, please try again later.")
 	case "error":
@@ -125,7 +126,7 @@ func (f *fault) status(floor uint64) *Status {
 	case "unavailable":
 		s = failure(http.StatusServiceUnavailable, "ServiceUnavailable", "The server is currently unable to handle the request")
 	case "status":
-		s = failure(f.Code, http.StatusText(f.Code), fmt.Sprintf("injected by kube-apisim: %d %s", f.Code, http.StatusText(f.Code)))
+		s = failure(f.Code, reasonForCode[f.Code], fmt.Sprintf("injected by kube-apisim: %d %s", f.Code, http.StatusText(f.Code)))
 	default:
 		return nil
 	}
@@ -139,6 +140,13 @@ func (f *fault) status(floor uint64) *Status {
 		s.Details = &StatusDetails{RetryAfterSeconds: f.RetryAfterSeconds}
 	}
 	return s
+}
+
+// reasonForCode is the StatusReason the real server gives each code.
+var reasonForCode = map[int]string{
+	400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed",
+	406: "NotAcceptable", 409: "Conflict", 410: "Expired", 413: "RequestEntityTooLarge", 415: "UnsupportedMediaType",
+	422: "Invalid", 429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable", 504: "Timeout",
 }
 
 // faultSet holds the armed faults in the order they were armed.

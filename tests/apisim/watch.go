@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"sync"
@@ -95,13 +96,14 @@ func sortWatchers(ws []*watcher) {
 // watchStream writes one watch's events: one JSON object per line, flushed
 // per batch, so many events share one chunk.
 type watchStream struct {
-	w     *watcher
-	bw    *bufio.Writer
-	flush http.Flusher
-	table bool
-	slow  time.Duration
-	r     *http.Request
-	done  <-chan struct{}
+	w       *watcher
+	bw      *bufio.Writer
+	flush   http.Flusher
+	table   bool
+	slow    time.Duration
+	r       *http.Request
+	done    <-chan struct{}
+	pending *fault // a stream fault armed for this watch (scope next)
 }
 
 func (ws *watchStream) writeEvent(typ string, obj *Object) {
@@ -185,80 +187,82 @@ func (w *watcher) translate(ev Event) (string, *Object) {
 	return "", nil
 }
 
+// watchParams are a watch request's query parameters, validated.
+type watchParams struct {
+	bookmarks  bool          // allowWatchBookmarks
+	initial    bool          // start with the current objects as ADDED events
+	initialEnd bool          // sendInitialEvents: a BOOKMARK marks the end of them
+	from       uint64        // otherwise replay the history after this resourceVersion
+	timeout    time.Duration // timeoutSeconds, or the real server's random 30-60 min
+}
+
+func parseWatchParams(q url.Values) (watchParams, *Status) {
+	var p watchParams
+	p.bookmarks, _ = strconv.ParseBool(q.Get("allowWatchBookmarks"))
+	rv, match := q.Get("resourceVersion"), q.Get("resourceVersionMatch")
+	p.initial = rv == "" || rv == "0"
+	if q.Has("sendInitialEvents") {
+		p.initial, _ = strconv.ParseBool(q.Get("sendInitialEvents"))
+		p.initialEnd = p.initial
+		if match != "NotOlderThan" {
+			return p, statusBadRequest("resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan")
+		}
+		if p.initial && !p.bookmarks {
+			return p, statusBadRequest("allowWatchBookmarks: Forbidden: sendInitialEvents requires setting allowWatchBookmarks to true")
+		}
+	} else if match != "" {
+		return p, statusBadRequest("resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided")
+	}
+	if rv != "" && rv != "0" {
+		n, err := strconv.ParseUint(rv, 10, 64)
+		if err != nil {
+			return p, statusBadRequest(fmt.Sprintf("invalid resource version: %q", rv))
+		}
+		p.from = n
+	}
+	p.timeout = time.Duration(1800+rand.Intn(1800)) * time.Second
+	if t := q.Get("timeoutSeconds"); t != "" {
+		n, err := strconv.Atoi(t)
+		if err != nil || n < 0 {
+			return p, statusBadRequest(fmt.Sprintf("invalid timeoutSeconds: %q", t))
+		}
+		if n > 0 {
+			p.timeout = time.Duration(n) * time.Second
+		}
+	}
+	return p, nil
+}
+
 // serveWatch streams the changes of a resource. resourceVersion "" or "0"
 // (or sendInitialEvents=true) starts with the current objects as ADDED
 // events; a resourceVersion N replays the history after N, or fails with
 // 410 when the history no longer reaches N: as an ERROR event in a 200
 // stream (the real server's way) or, when configured, as an HTTP 410.
 func (s *Server) serveWatch(lw *loggingWriter, r *http.Request, req *apiRequest, slow time.Duration) {
-	q := r.URL.Query()
+	var p watchParams
 	f, st := parseFilter(r, req)
+	if st == nil {
+		p, st = parseWatchParams(r.URL.Query())
+	}
 	if st != nil {
 		writeStatus(lw, st)
 		return
 	}
-	bookmarks, _ := strconv.ParseBool(q.Get("allowWatchBookmarks"))
-	rvParam := q.Get("resourceVersion")
-	match := q.Get("resourceVersionMatch")
-	sendInitial, sendInitialSet := false, q.Has("sendInitialEvents")
-	if sendInitialSet {
-		sendInitial, _ = strconv.ParseBool(q.Get("sendInitialEvents"))
-		if match != "NotOlderThan" {
-			writeStatus(lw, statusBadRequest("resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"))
-			return
-		}
-		if sendInitial && !bookmarks {
-			writeStatus(lw, statusBadRequest("allowWatchBookmarks: Forbidden: sendInitialEvents requires setting allowWatchBookmarks to true"))
-			return
-		}
-	} else if match != "" {
-		writeStatus(lw, statusBadRequest("resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided"))
+	var snapshot []*Object
+	if p.initial {
+		snapshot, p.from = s.store.Current(req.res)
+	} else if p.from == 0 {
+		p.from = s.store.CurrentRV() // resourceVersion "" or "0" without initial events
+	}
+	floor := s.store.Floor()
+	if p.from < floor && s.getTooOldAsHTTP() {
+		writeStatus(lw, statusTooOld(p.from, floor))
 		return
 	}
-	timeout := time.Duration(1800+rand.Intn(1800)) * time.Second // the real server's default
-	if t := q.Get("timeoutSeconds"); t != "" {
-		n, err := strconv.Atoi(t)
-		if err != nil || n < 0 {
-			writeStatus(lw, statusBadRequest(fmt.Sprintf("invalid timeoutSeconds: %q", t)))
-			return
-		}
-		if n > 0 {
-			timeout = time.Duration(n) * time.Second
-		}
-	}
 
-	var from uint64
-	initial := rvParam == "" || rvParam == "0"
-	if sendInitialSet {
-		initial = sendInitial
-	}
-	if rvParam != "" && rvParam != "0" {
-		n, err := strconv.ParseUint(rvParam, 10, 64)
-		if err != nil {
-			writeStatus(lw, statusBadRequest(fmt.Sprintf("invalid resource version: %q", rvParam)))
-			return
-		}
-		from = n
-	}
-
-	var snapshot []*Object
-	if initial {
-		snapshot, from = s.store.Current(req.res)
-	} else if rvParam == "" || rvParam == "0" {
-		from = s.store.CurrentRV()
-	}
-	tooOld := false
-	if floor := s.store.Floor(); from < floor {
-		if s.getTooOldAsHTTP() {
-			writeStatus(lw, statusTooOld(from, floor))
-			return
-		}
-		tooOld = true
-	}
-
-	w := &watcher{res: req.res, filter: f, bookmarks: bookmarks, remote: r.RemoteAddr, user: lw.entry.User,
+	w := &watcher{res: req.res, filter: f, bookmarks: p.bookmarks, remote: r.RemoteAddr, user: lw.entry.User,
 		query: r.URL.RawQuery, started: time.Now(), ctl: make(chan watchCmd, 16)}
-	w.pos.Store(from)
+	w.pos.Store(p.from)
 	s.hub.add(w)
 	defer s.hub.remove(w)
 
@@ -266,46 +270,53 @@ func (s *Server) serveWatch(lw *loggingWriter, r *http.Request, req *apiRequest,
 	lw.WriteHeader(http.StatusOK)
 	ws := &watchStream{w: w, bw: bufio.NewWriterSize(lw, 64<<10), flush: lw, table: wantsTable(r.Header.Get("Accept")), slow: slow, r: r, done: s.done}
 	ws.commit()
-	if tooOld {
-		ws.writeStatus(statusTooOld(from, s.store.Floor()))
+	if p.from < floor {
+		ws.writeStatus(statusTooOld(p.from, floor))
 		return
 	}
-
-	// A "next" stream fault armed for this watch fires after afterEvents
-	// events (initial ones included), or right after the initial events.
-	pending := s.faults.take(streamFaults, req.res, "watch", false)
-	if pending != nil {
-		s.logf("fault %s armed on watch %d (%s) after %d events", pending.Fault, w.id, req.res.Plural, pending.AfterEvents)
-	}
-	firePending := func(endOfInitial bool) bool {
-		if pending == nil || (!endOfInitial && w.sent.Load() < uint64(pending.AfterEvents)) {
-			return false
-		}
-		cmd := watchCmd{kind: pending.Fault, mode: pending.Mode}
-		pending = nil
-		return s.actOnWatch(ws, cmd)
+	ws.pending = s.faults.take(streamFaults, req.res, "watch", false)
+	if ws.pending != nil {
+		s.logf("fault %s armed on watch %d (%s) after %d events", ws.pending.Fault, w.id, req.res.Plural, ws.pending.AfterEvents)
 	}
 
 	for _, o := range snapshot {
 		if f.matches(o) {
 			ws.writeEvent("ADDED", o)
-			if pending != nil && pending.AfterEvents > 0 && firePending(false) {
+			if ws.pending != nil && ws.pending.AfterEvents > 0 && s.firePending(ws, false) {
 				return
 			}
 		}
 	}
-	if sendInitialSet && sendInitial {
-		ws.writeBookmark(from, true)
+	if p.initialEnd {
+		ws.writeBookmark(p.from, true)
 	}
 	ws.commit()
-	if pending != nil && pending.AfterEvents == 0 && firePending(true) {
+	if s.firePending(ws, true) {
 		return
 	}
+	s.streamEvents(ws, r, p)
+}
 
-	deadline := time.NewTimer(timeout)
+// firePending acts out a stream fault armed for this watch once it has
+// sent its afterEvents events (or at the end of the initial events).
+func (s *Server) firePending(ws *watchStream, endOfInitial bool) bool {
+	f := ws.pending
+	if f == nil || (!endOfInitial && ws.w.sent.Load() < uint64(f.AfterEvents)) {
+		return false
+	}
+	ws.pending = nil
+	return s.actOnWatch(ws, watchCmd{kind: f.Fault, mode: f.Mode})
+}
+
+// streamEvents writes the events after p.from as they come, in batches of
+// up to 1024 per flush, with periodic bookmarks, until the timeout, the
+// client leaving, shutdown or a control order ends the stream.
+func (s *Server) streamEvents(ws *watchStream, r *http.Request, p watchParams) {
+	w := ws.w
+	deadline := time.NewTimer(p.timeout)
 	defer deadline.Stop()
 	var tick <-chan time.Time
-	if bookmarks {
+	if p.bookmarks {
 		if iv := s.getBookmarkInterval(); iv > 0 {
 			t := time.NewTicker(iv)
 			defer t.Stop()
@@ -313,13 +324,13 @@ func (s *Server) serveWatch(lw *loggingWriter, r *http.Request, req *apiRequest,
 		}
 	}
 	buf := make([]Event, 0, 1024)
-	pos := from
+	pos := p.from
 	for {
 		evs, changed, err := s.store.EventsAfter(pos, cap(buf), buf)
 		if err != nil {
 			// Fell out of the history window: the real watch cache closes
 			// such a slow watcher; the client re-watches and gets a 410.
-			s.logf("watch %d (%s) fell behind the history at %d; closing it", w.id, req.res.Plural, pos)
+			s.logf("watch %d (%s) fell behind the history at %d; closing it", w.id, w.res.Plural, pos)
 			ws.commit()
 			return
 		}
@@ -327,7 +338,7 @@ func (s *Server) serveWatch(lw *loggingWriter, r *http.Request, req *apiRequest,
 			pos = ev.Obj.RV
 			if typ, obj := w.translate(ev); typ != "" {
 				ws.writeEvent(typ, obj)
-				if firePending(false) {
+				if s.firePending(ws, false) {
 					return
 				}
 			}
@@ -335,6 +346,9 @@ func (s *Server) serveWatch(lw *loggingWriter, r *http.Request, req *apiRequest,
 		w.pos.Store(pos)
 		if len(evs) > 0 {
 			ws.commit()
+		}
+		if len(evs) == cap(buf) {
+			// A full batch: more are waiting. Only look at orders and ends.
 			select {
 			case cmd := <-w.ctl:
 				if s.actOnWatch(ws, cmd) {
@@ -351,7 +365,7 @@ func (s *Server) serveWatch(lw *loggingWriter, r *http.Request, req *apiRequest,
 			continue
 		}
 		select {
-		case <-changed:
+		case <-changed: // closed already if events came after this read
 		case cmd := <-w.ctl:
 			if s.actOnWatch(ws, cmd) {
 				return
