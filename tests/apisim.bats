@@ -459,6 +459,9 @@ DELETED gold"
   page1_rv="$(jq -r .metadata.resourceVersion <<<"$output")"
   token="$(jq -r .metadata.continue <<<"$output")"
   [ "$(jq -r .metadata.remainingItemCount <<<"$output")" -eq 7 ] || flunk "$output"
+  # resourceVersion=0 is served from the watch cache, which ignores limit.
+  run apisim_curl "$VMIS?limit=4&resourceVersion=0"
+  [ "$(jq -c '[(.items | length), .metadata.continue]' <<<"$output")" = '[11,null]' ] || flunk "$output"
   # Changes after the first page do not show in the later ones.
   apisim_upsert "$(vmi vm-prod zz-late)" >/dev/null
   apisim_delete vmis vm-prod rhel9-db >/dev/null

@@ -109,7 +109,8 @@ func (s *Server) applyRequestFault(w *loggingWriter, r *http.Request, req *apiRe
 		sleepOrDone(r, s.done, f.delay)
 		return false
 	case "expire-continue":
-		writeStatus(w, statusContinueExpired(encodeContinue(-1, "")))
+		tok, _ := decodeContinue(r.URL.Query().Get("continue"))
+		writeStatus(w, statusContinueExpired(encodeContinue(-1, tok.Start)))
 		return true
 	}
 	requested, _ := strconv.ParseUint(r.URL.Query().Get("resourceVersion"), 10, 64)
@@ -311,6 +312,11 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request, req *apiReque
 			st.Details = &StatusDetails{RetryAfterSeconds: 1}
 			writeStatus(w, st)
 			return
+		}
+		if rvParam == "0" && match == "" {
+			// Served from the watch cache, which ignores limit (until
+			// Kubernetes 1.33): everything, in one page.
+			limit = 0
 		}
 		if match == "Exact" {
 			var err error
