@@ -20,7 +20,10 @@ setup() {
   load helpers/apisim
   common_setup
   BG_PIDS=()
+  # Each test starts from the fixtures, without faults, with an empty log.
+  apisim_reset
   apisim_ctl DELETE /faults >/dev/null
+  apisim_ctl PUT /config '{"bookmarkInterval":"1s","tooOld":"event","history":10000,"aggregatedDiscovery":true}' >/dev/null
   apisim_ctl DELETE /requests >/dev/null
 }
 
@@ -767,6 +770,27 @@ DELETED gold"
   assert_status 22
   run apisim_ctl DELETE /objects/vmis/vm-prod/never-there
   assert_status 22
+}
+
+@test "POST /reset brings the objects back to the fixtures, with new resource versions" {
+  local uid before
+  uid="$(apisim_ctl GET /objects/vmis/vm-prod/rhel9-db | jq -r .metadata.uid)"
+  apisim_delete vmis vm-prod rhel9-db >/dev/null
+  apisim_upsert "$(vmi vm-prod extra)" >/dev/null
+  apisim_upsert '{"apiVersion":"v1","kind":"Node","metadata":{"name":"node02"},"spec":{"unschedulable":true}}' >/dev/null
+  before="$(current_rv)"
+  run apisim_ctl POST /reset
+  assert_success
+  [ "$(jq -r .changed <<<"$output")" -eq 3 ] || flunk "$output"
+  [ "$(jq -r .resourceVersion <<<"$output")" -eq $((before + 3)) ] || flunk "$output"
+  [ "$(apisim_ctl GET /objects/vmis/vm-prod/rhel9-db | jq -r .metadata.uid)" = "$uid" ]
+  run apisim_ctl GET /objects/vmis/vm-prod/extra
+  assert_status 22
+  diff -u <(jq -S '.items[] | select(.metadata.name == "node02") | .status' "$APISIM_FIXTURES/01-nodes.json") \
+    <(apisim_ctl GET /objects/nodes/node02 | jq -S .status)
+  [ "$(apisim_ctl GET /objects/nodes/node02 | jq -r '.spec.unschedulable // false')" = false ]
+  run apisim_ctl POST /reset
+  [ "$(jq -r .changed <<<"$output")" -eq 0 ] || flunk "$output"
 }
 
 @test "bulk load and event generator: 10,000 VMIs and VMs; 50,000 MODIFIED events all reach a watching curl" {

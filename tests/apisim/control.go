@@ -20,6 +20,7 @@ func (s *Server) controlHandler() http.Handler {
 	mux.HandleFunc("/config", s.ctlConfig)
 	mux.HandleFunc("/objects", s.ctlObjects)
 	mux.HandleFunc("/objects/", s.ctlObjects)
+	mux.HandleFunc("/reset", s.ctlReset)
 	mux.HandleFunc("/bulk", s.ctlBulk)
 	mux.HandleFunc("/generate", s.ctlGenerate)
 	mux.HandleFunc("/bookmark", s.ctlBookmark)
@@ -288,6 +289,20 @@ func listItems(body map[string]any) ([]map[string]any, error) {
 		items = append(items, m)
 	}
 	return items, nil
+}
+
+// ctlReset brings the objects back to the --fixtures: a fresh start for
+// each test without restarting the simulator.
+func (s *Server) ctlReset(w http.ResponseWriter, r *http.Request) {
+	if !methodIs(w, r, http.MethodPost) {
+		return
+	}
+	n, err := s.resetToFixtures()
+	if err != nil {
+		ctlError(w, http.StatusInternalServerError, "%v", err)
+		return
+	}
+	ctlJSON(w, http.StatusOK, map[string]any{"changed": n, "resourceVersion": strconv.FormatUint(s.store.CurrentRV(), 10)})
 }
 
 func (s *Server) ctlBulk(w http.ResponseWriter, r *http.Request) {

@@ -155,12 +155,13 @@ func run(o *options) error {
 		done: make(chan struct{}), bookmarkInterval: o.bookmarkInterval, tooOldAsHTTP: o.tooOld == "http",
 		aggregatedDiscovery: !o.noAggregated, serverVersion: o.serverVersion, verbose: o.verbose,
 	}
-	for _, path := range o.fixtures {
-		n, err := loadFixtures(s.store, path)
-		if err != nil {
-			return fmt.Errorf("fixtures: %v", err)
-		}
-		log.Printf("loaded %d objects from %s", n, path)
+	s.fixtures = o.fixtures
+	n, err := loadFixtures(s.store, o.fixtures)
+	if err != nil {
+		return fmt.Errorf("fixtures: %v", err)
+	}
+	if n > 0 {
+		log.Printf("loaded %d objects from %s", n, strings.Join(o.fixtures, ", "))
 	}
 
 	apiLn, err := net.Listen("tcp", o.listen)

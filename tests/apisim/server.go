@@ -9,14 +9,15 @@ import (
 // Server is the simulator: the store and everything that misbehaves on
 // purpose, shared by the API listener and the control listener.
 type Server struct {
-	store  *Store
-	auth   *Auth
-	faults faultSet
-	reqlog *requestLog
-	hub    *watchHub
-	pki    *pki // nil with --no-tls
-	state  *stateDir
-	done   chan struct{} // closed at shutdown: watches end, hangs return
+	store    *Store
+	auth     *Auth
+	faults   faultSet
+	reqlog   *requestLog
+	hub      *watchHub
+	pki      *pki // nil with --no-tls
+	state    *stateDir
+	fixtures []string      // the --fixtures paths, for POST /reset
+	done     chan struct{} // closed at shutdown: watches end, hangs return
 
 	cfgMu               sync.Mutex
 	bookmarkInterval    time.Duration

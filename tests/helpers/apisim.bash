@@ -7,6 +7,7 @@
 #                                 APISIM_STATE, KUBECONFIG and KUBECACHEDIR
 #   stop_apisim                   SIGTERM, wait, remove the temp dir
 #   apisim_ctl METHOD PATH [BODY] a control API call; BODY is JSON or @FILE; fails on HTTP >= 400
+#   apisim_reset                  objects back to the fixtures (POST /reset)
 #   apisim_upsert BODY            create or update an object or a List
 #   apisim_delete RESOURCE [NS] NAME
 #   apisim_fault BODY             arm a fault (or act at once on open watches)
@@ -62,6 +63,8 @@ apisim_ctl() {  # METHOD PATH [BODY]
   [ $# -ge 3 ] && args+=(--data-binary "$3")
   curl "${args[@]}" "$APISIM_CONTROL$path"
 }
+
+apisim_reset() { apisim_ctl POST /reset >/dev/null; }
 
 apisim_upsert() { apisim_ctl POST /objects "$1"; }
 
