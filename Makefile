@@ -50,7 +50,7 @@ UNIT_BIN   := $(BUILD)/bin/unit-tests
 BENCH_BINS := $(BUILD)/bin/kv-gen-samples $(BUILD)/bin/parse-only
 
 .PHONY: all test unit bats lint doccheck docs demo deps install uninstall clean bench check-deps
-all: $(TOOLS:%=$(BUILD)/bin/%) $(BENCH_BINS)
+all: $(TOOLS:%=$(BUILD)/bin/%) $(BENCH_BINS) $(BUILD)/bin/kube-apisim
 
 $(BUILD)/obj/%.o: %.cpp
 	@mkdir -p $(@D)
@@ -85,6 +85,15 @@ $(BUILD)/bin/kv-gen-samples: $(BUILD)/obj/bench/gen_samples.o $(COMMON_LIB)
 $(BUILD)/bin/parse-only: $(BUILD)/obj/bench/parse_only.o
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) -o $@ $^ $(call pkg_libs,simdjson)
+
+# The Kubernetes API simulator the tests run kubectl and kv-watch against:
+# Go, standard library only, built offline with every cache under $(BUILD).
+APISIM_SRC := $(wildcard tests/apisim/*.go) tests/apisim/go.mod
+GO_ENV     := GOCACHE=$(abspath $(BUILD))/go/cache GOPATH=$(abspath $(BUILD))/go/path \
+              GOENV=off GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local GO111MODULE=on CGO_ENABLED=0
+$(BUILD)/bin/kube-apisim: $(APISIM_SRC)
+	@mkdir -p $(@D)
+	cd tests/apisim && $(GO_ENV) go build -trimpath -o $(abspath $@) .
 
 $(UNIT_BIN): $(UNIT_OBJ) $(TOOL_LIBS) $(COMMON_LIB)
 	@mkdir -p $(@D)

@@ -1,0 +1,3 @@
+module kube-apisim
+
+go 1.19
