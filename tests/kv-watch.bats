@@ -109,3 +109,22 @@ vmi_event() {  # type namespace name resourceVersion
   assert_success
   [ -z "$stderr" ] || flunk "$stderr"
 }
+
+@test "kv-watch: the kubevirt config writes only KubeVirt's API metrics, with KubeVirt's types and labels" {
+  ref="${KV_REFERENCE_DIR:-$KV_ROOT/../shared/reference}/kubevirt-metrics.tsv"
+  [ -f "$ref" ] || flunk "cannot read $ref (set KV_REFERENCE_DIR)"
+  run --separate-stderr kv-watch --config kubevirt --replay "$KV_ROOT/tests/cases/kv-watch/kubevirt-fixtures/input.ndjson"
+  assert_success
+  printf '%s\n' "$output" | jq -r 'select(.name) | "\(.name)\t\(.labels // {} | keys | join(","))"' | sort -u >"$TEST_TMP/seen"
+  [ "$(wc -l <"$TEST_TMP/seen")" -ge 15 ] || flunk "$(cat "$TEST_TMP/seen")"
+  while IFS=$'\t' read -r name labels; do
+    row="$(awk -F'\t' -v n="$name" '$1 == n' "$ref")"
+    [ -n "$row" ] || flunk "$name is not in KubeVirt's catalog"
+    [ "$(cut -f5 <<<"$row")" = k8s-api ] || flunk "$name is not an API-derived metric"
+    [ "$(cut -f2 <<<"$row")" = gauge ] || flunk "$name is a gauge here, KubeVirt has a $(cut -f2 <<<"$row")"
+    allowed=",$(cut -f3 <<<"$row"),"
+    for l in ${labels//,/ }; do
+      [[ "$allowed" == *",$l,"* ]] || flunk "$name: label $l is not one of KubeVirt's ($allowed)"
+    done
+  done <"$TEST_TMP/seen"
+}
