@@ -55,35 +55,28 @@ std::vector<ConfiguredResource> resolve_configured_resources(
 void ConfigMetrics::write(const std::vector<ConfiguredResource>& resources,
                           const std::vector<const ObjectCache*>& caches,
                           const std::function<void(const SampleOut&)>& sink) {
-  std::vector<crs::Series> series;
   std::vector<std::string> errors;
   for (std::size_t r = 0; r < resources.size(); ++r) {
     const auto& spec = *resources[r].spec;
     const ObjectCache& cache = *caches[r];
-    std::lock_guard lock(cache.mutex());
-    // Sorted keys: the same state gives the same bytes.
-    std::vector<const std::pair<const std::string, CachedObject>*> objects;
-    objects.reserve(cache.objects().size());
-    for (const auto& entry : cache.objects()) objects.push_back(&entry);
-    std::sort(objects.begin(), objects.end(), [](auto* a, auto* b) { return a->first < b->first; });
-    for (const auto& metric : spec.metrics) {
-      SampleOut s;
-      s.name = metric.name;
-      s.type = MetricType::gauge;
-      s.help = metric.help;
-      auto emit = [&](const crs::Series& x) {
-        s.labels.assign(x.labels.begin(), x.labels.end());
-        s.value = x.value;
-        sink(s);
-      };
-      series.clear();
+    // Each object is parsed once for all metrics; the series are kept per
+    // metric so that each family comes out in one piece.
+    std::vector<std::vector<crs::Series>> series(spec.metrics.size());
+    {
+      std::lock_guard lock(cache.mutex());
+      // Sorted keys: the same state gives the same bytes.
+      std::vector<const std::pair<const std::string, CachedObject>*> objects;
+      objects.reserve(cache.objects().size());
+      for (const auto& entry : cache.objects()) objects.push_back(&entry);
+      std::sort(objects.begin(), objects.end(), [](auto* a, auto* b) { return a->first < b->first; });
       for (const auto* entry : objects) {
         simdjson::dom::element object;
         if (parser_.parse(entry->second.fields).get(object) != simdjson::SUCCESS) continue;
-        errors.clear();
-        std::size_t before = series.size();
-        crs::object_series(metric, object, series, errors);
-        if (!errors.empty()) {
+        for (std::size_t m = 0; m < spec.metrics.size(); ++m) {
+          const auto& metric = spec.metrics[m];
+          errors.clear();
+          crs::object_series(metric, object, series[m], errors);
+          if (errors.empty()) continue;
           errors_[metric.name] += errors.size();
           // The first problem of each metric is worth a line; the rest are counted.
           if (!logged_[metric.name]) {
@@ -92,14 +85,19 @@ void ConfigMetrics::write(const std::vector<ConfiguredResource>& resources,
                          entry->first);
           }
         }
-        if (!metric.aggregate) {
-          for (std::size_t i = before; i < series.size(); ++i) emit(series[i]);
-          series.resize(before);
-        }
       }
-      if (metric.aggregate) {
-        crs::aggregate_series(*metric.aggregate, series);
-        for (const auto& x : series) emit(x);
+    }
+    for (std::size_t m = 0; m < spec.metrics.size(); ++m) {
+      const auto& metric = spec.metrics[m];
+      if (metric.aggregate) crs::aggregate_series(*metric.aggregate, series[m]);
+      SampleOut s;
+      s.name = metric.name;
+      s.type = MetricType::gauge;
+      s.help = metric.help;
+      for (const auto& x : series[m]) {
+        s.labels.assign(x.labels.begin(), x.labels.end());
+        s.value = x.value;
+        sink(s);
       }
     }
   }

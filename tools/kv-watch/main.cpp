@@ -122,8 +122,16 @@ int replay_config(const Settings& s, const crs::MetricsConfig& config) {
   });
   SampleWriter out(STDOUT_FILENO);
   ConfigMetrics metrics;
-  metrics.write(resources, views, [&](const SampleOut& x) { out.write(x); });
+  std::size_t series = 0, objects = 0;
+  for (const auto* c : views) objects += c->size();
+  auto t0 = std::chrono::steady_clock::now();
+  metrics.write(resources, views, [&](const SampleOut& x) {
+    ++series;
+    out.write(x);
+  });
   out.end_snapshot(kProducer, now_ms());
+  spdlog::debug("snapshot: {} series from {} objects in {:.1f} ms", series, objects,
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   return bad ? kExitPartial : kExitOk;
 }
 
