@@ -96,7 +96,8 @@ DEPS_BUILD := g++ make pkg-config git libcli11-dev libspdlog-dev libsimdjson-dev
               libcurl4-openssl-dev libyaml-cpp-dev
 DEPS_TEST  := bats mandoc jq curl wrk prometheus prometheus-node-exporter \
               python3 python3-prometheus-client libvirt-daemon libvirt-daemon-driver-qemu \
-              libvirt-clients qemu-system-x86 qemu-utils iproute2 golang-go openssl
+              libvirt-clients qemu-system-x86 qemu-utils iproute2 golang-go openssl \
+              linux-image-amd64 busybox-static qemu-guest-agent cpio fdisk e2fsprogs
 # kubectl talks to the API simulator; Debian's kubernetes-client is installed
 # only when no kubectl is on PATH (a cloud SDK's kubectl package conflicts).
 KUBECTL_PKG := $(if $(shell command -v kubectl),,kubernetes-client)
