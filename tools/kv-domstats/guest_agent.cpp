@@ -39,35 +39,35 @@ struct GuestAgentPoller::Refresh {
   AgentRefresh result;
 };
 
-// The read-write connection of one source, opened by the first refresh
-// that needs it and shared by the refreshes of that source's domains
-// (libvirt connections take calls from several threads).
+// The read-write connection of one domain, opened by its first refresh and
+// used by one refresh at a time. One per domain, not per source: on a
+// shared connection a call to a hung agent held up the calls to other
+// domains' agents by seconds (libvirt 9.0's client, measured).
 struct GuestAgentPoller::Connection {
   explicit Connection(std::string u) : uri(std::move(u)) {}
+  ~Connection() { close(); }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
 
-  std::shared_ptr<virConnect> get() {
-    std::lock_guard lock(mu);
-    if (conn && virConnectIsAlive(conn.get()) == 1) return conn;
-    virConnectPtr c = virConnectOpen(uri.c_str());
-    if (!c)
+  // Opens the connection if needed; throws with libvirt's message.
+  void open() {
+    if (conn && virConnectIsAlive(conn) == 1) return;
+    close();
+    conn = virConnectOpen(uri.c_str());
+    if (!conn)
       throw std::runtime_error("cannot open a read-write connection to " + uri + ": " +
                                libvirt_error());
-    virConnectSetKeepAlive(c, 5, 3);
-    conn.reset(c, [](virConnectPtr p) { virConnectClose(p); });
-    return conn;
   }
 
-  // Forgets a connection that failed; the next refresh opens a new one.
-  void drop(const std::shared_ptr<virConnect>& failed) {
-    std::lock_guard lock(mu);
-    if (conn == failed) conn.reset();
+  void close() {
+    if (conn) virConnectClose(conn);
+    conn = nullptr;
   }
 
   AgentRefresh refresh(const std::string& uuid, std::chrono::seconds timeout);
 
   const std::string uri;
-  std::mutex mu;
-  std::shared_ptr<virConnect> conn;
+  virConnectPtr conn = nullptr;
 };
 
 // guest-info first: it tells which of the other commands the agent runs
@@ -83,9 +83,8 @@ AgentRefresh GuestAgentPoller::Connection::refresh(const std::string& uuid,
     return out;
   };
 
-  std::shared_ptr<virConnect> c;
   try {
-    c = get();
+    open();
   } catch (const std::runtime_error& e) {
     out.failure = AgentFailure::connection;
     out.error = e.what();
@@ -95,12 +94,12 @@ AgentRefresh GuestAgentPoller::Connection::refresh(const std::string& uuid,
     auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - call_start);
     out.failure = classify_agent_failure(virGetLastErrorCode(), took, timeout);
     out.error = libvirt_error();
-    if (out.failure == AgentFailure::connection) drop(c);
+    if (out.failure == AgentFailure::connection) close();  // the next refresh reconnects
   };
 
   auto lookup_start = Clock::now();
   std::unique_ptr<virDomain, int (*)(virDomainPtr)> dom(
-      virDomainLookupByUUIDString(c.get(), uuid.c_str()), virDomainFree);
+      virDomainLookupByUUIDString(conn, uuid.c_str()), virDomainFree);
   if (!dom) {
     call_failed(lookup_start);
     return done();
@@ -155,13 +154,12 @@ void GuestAgentPoller::finish(Domain& d) {
 }
 
 void GuestAgentPoller::start(Domain& d, const DomainRecord& record) {
-  auto& conn = connections_[record.source];
-  if (!conn) conn = std::make_shared<Connection>(record.source);
+  if (!d.connection) d.connection = std::make_shared<Connection>(record.source);
   auto refresh = std::make_shared<Refresh>();
   d.running = refresh;
   d.started = Clock::now();
   d.name = record.name;
-  std::thread([refresh, conn, uuid = record.uuid, timeout = options_.timeout, mu = mu_, cv = cv_] {
+  std::thread([refresh, conn = d.connection, uuid = record.uuid, timeout = options_.timeout, mu = mu_, cv = cv_] {
     AgentRefresh result = conn->refresh(uuid, timeout);
     std::lock_guard done_lock(*mu);
     refresh->result = std::move(result);
@@ -176,16 +174,12 @@ void GuestAgentPoller::update(std::vector<DomainResult>& domains) {
   for (auto& [key, d] : domains_)
     if (d.running && d.running->done) finish(d);
 
-  // Domains and sources that are gone are forgotten; a refresh still
-  // running keeps what it uses until it returns.
-  std::set<std::string> keys, sources;
-  for (const auto& d : domains) {
-    if (!kubevirt_identity(d.record.name)) continue;
-    keys.insert(agent_key(d.record));
-    sources.insert(d.record.source);
-  }
+  // Domains that are gone are forgotten, with their connections; a refresh
+  // still running keeps what it uses until it returns.
+  std::set<std::string> keys;
+  for (const auto& d : domains)
+    if (kubevirt_identity(d.record.name)) keys.insert(agent_key(d.record));
   std::erase_if(domains_, [&](const auto& entry) { return !keys.count(entry.first); });
-  std::erase_if(connections_, [&](const auto& entry) { return !sources.count(entry.first); });
 
   std::size_t in_flight = 0;
   for (const auto& [key, d] : domains_) in_flight += d.running != nullptr;

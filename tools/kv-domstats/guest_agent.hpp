@@ -3,7 +3,7 @@
 // stats path, and keeps the answers between refreshes.
 //
 // libvirt refuses agent commands on a read-only connection, so this opens
-// one read-write connection per source, only when --guest-agent is given.
+// a read-write connection per domain, only when --guest-agent is given.
 // It never changes a domain: it sends only commands that read (guest-info,
 // guest-get-fsinfo, guest-get-load) and never sets the domain's own agent
 // timeout.
@@ -51,11 +51,12 @@ class GuestAgentPoller {
   void wait(std::chrono::steady_clock::time_point deadline);
 
  private:
-  struct Connection;  // one read-write connection per source
+  struct Connection;  // a domain's read-write connection
   struct Refresh;     // one refresh in flight, shared with its thread
   struct Domain {
     GuestAgentData data;
     GuestAgentStatus status;
+    std::shared_ptr<Connection> connection;
     std::shared_ptr<Refresh> running;
     std::chrono::steady_clock::time_point started{};
     std::chrono::steady_clock::time_point next_due{};
@@ -66,8 +67,7 @@ class GuestAgentPoller {
   void start(Domain& domain, const DomainRecord& record);
 
   GuestAgentOptions options_;
-  std::map<std::string, std::shared_ptr<Connection>> connections_;  // by source URI
-  std::map<std::string, Domain> domains_;                           // by source and UUID
+  std::map<std::string, Domain> domains_;  // by source and UUID
   std::shared_ptr<std::mutex> mu_ = std::make_shared<std::mutex>();
   std::shared_ptr<std::condition_variable> cv_ = std::make_shared<std::condition_variable>();
 };
