@@ -44,7 +44,8 @@ TEST(DomstatsGuestAgentReplies, FilesystemsAsTheAgentNamesThem) {
   ASSERT_EQ(fs.size(), 1u);
   EXPECT_EQ(fs[0], (GuestFilesystem{"vda1", "/data", "ext4", 12343296, 15360}));
   // A filesystem the agent could not stat comes without its byte counts.
-  auto unstated = parse_filesystems(R"({"return":[{"name":"sr0","mountpoint":"/media","type":"iso9660"}]})");
+  auto unstated =
+      parse_filesystems(R"({"return":[{"name":"sr0","mountpoint":"/media","type":"iso9660"}]})");
   ASSERT_EQ(unstated.size(), 1u);
   EXPECT_FALSE(unstated[0].total_bytes);
   EXPECT_FALSE(unstated[0].used_bytes);
@@ -233,8 +234,9 @@ TEST(DomstatsGuestAgentSelfMetrics, HealthPerVm) {
   DomainResult without_agent{};
   without_agent.record.name = "ns1_vm2";
   cycle.domains.push_back(without_agent);
-  auto got = only(collect([&](const SampleSink& sink) { emit_self_metrics(cycle, "node01", sink); }),
-                  "kv_domstats_guest_agent_");
+  auto got = only(
+      collect([&](const SampleSink& sink) { emit_self_metrics(cycle, "node01", sink); }),
+      "kv_domstats_guest_agent_");
   std::map<std::string, double> by_series;
   for (const auto& c : got) {
     EXPECT_EQ(c.labels.at("name"), "vm1") << c.name;

@@ -159,7 +159,8 @@ void GuestAgentPoller::start(Domain& d, const DomainRecord& record) {
   d.running = refresh;
   d.started = Clock::now();
   d.name = record.name;
-  std::thread([refresh, conn = d.connection, uuid = record.uuid, timeout = options_.timeout, mu = mu_, cv = cv_] {
+  std::thread([refresh, conn = d.connection, uuid = record.uuid, timeout = options_.timeout,
+               mu = mu_, cv = cv_] {
     AgentRefresh result = conn->refresh(uuid, timeout);
     std::lock_guard done_lock(*mu);
     refresh->result = std::move(result);
@@ -200,8 +201,9 @@ void GuestAgentPoller::update(std::vector<DomainResult>& domains) {
 void GuestAgentPoller::wait(Clock::time_point deadline) {
   std::unique_lock lock(*mu_);
   cv_->wait_until(lock, deadline, [&] {
-    return std::none_of(domains_.begin(), domains_.end(),
-                        [](const auto& entry) { return entry.second.running && !entry.second.running->done; });
+    return std::none_of(domains_.begin(), domains_.end(), [](const auto& entry) {
+      return entry.second.running && !entry.second.running->done;
+    });
   });
 }
 
