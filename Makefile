@@ -16,7 +16,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1
 SHELL    := /bin/bash
 MAKEFLAGS += --no-print-directory
 CXX      ?= g++
-PKGS     := CLI11 spdlog simdjson cpp-httplib zlib libvirt libxml-2.0 libcurl yaml-cpp
+PKGS     := CLI11 spdlog simdjson cpp-httplib zlib libvirt libvirt-qemu libxml-2.0 libcurl yaml-cpp
 CXXFLAGS ?= -O2 -g
 CXXFLAGS += -std=c++20 -Wall -Wextra -Werror -pthread -MMD -MP -Icommon -Itools \
             -DKV_VERSION='"$(VERSION)"'
@@ -28,7 +28,7 @@ endif
 # The tools, and what each links besides common/ (s6's deps-exe, in one place).
 TOOLS             := kv-promfmt kv-domstats kv-watch
 kv-promfmt_LIBS   := spdlog simdjson cpp-httplib zlib
-kv-domstats_LIBS  := spdlog simdjson libvirt libxml-2.0
+kv-domstats_LIBS  := spdlog simdjson libvirt libvirt-qemu libxml-2.0
 kv-watch_LIBS     := spdlog simdjson libcurl yaml-cpp
 
 MAN1 := $(TOOLS:%=man/%.1)
@@ -107,7 +107,8 @@ DEPS_BUILD := g++ make pkg-config git libcli11-dev libspdlog-dev libsimdjson-dev
               libcurl4-openssl-dev libyaml-cpp-dev
 DEPS_TEST  := bats mandoc jq curl wrk prometheus prometheus-node-exporter \
               python3 python3-prometheus-client libvirt-daemon libvirt-daemon-driver-qemu \
-              libvirt-clients qemu-system-x86 qemu-utils iproute2 golang-go openssl
+              libvirt-clients qemu-system-x86 qemu-utils iproute2 golang-go openssl \
+              linux-image-amd64 busybox-static qemu-guest-agent cpio fdisk e2fsprogs
 # kubectl talks to the API simulator; Debian's kubernetes-client is installed
 # only when no kubectl is on PATH (a cloud SDK's kubectl package conflicts).
 KUBECTL_PKG := $(if $(shell command -v kubectl),,kubernetes-client)

@@ -15,6 +15,7 @@ teardown() {
   run kv-domstats --help
   assert_success
   assert_output_contains "--socket-glob PATTERN"
+  assert_output_contains "--guest-agent-timeout DURATION"
   run kv-domstats --version
   assert_success
   [[ "$output" =~ ^kv-domstats\ .+\ \(libvirt\ [0-9]+\.[0-9]+\.[0-9]+\)$ ]] || flunk "$output"
@@ -30,6 +31,12 @@ teardown() {
   assert_status 2
   run --separate-stderr kv-domstats --max-in-flight 0
   assert_status 2
+  run --separate-stderr kv-domstats --guest-agent --guest-agent-timeout 0
+  assert_status 2
+  [[ "$stderr" == *'--guest-agent-timeout: "0" is not a positive duration'* ]] || flunk "$stderr"
+  run --separate-stderr kv-domstats --guest-agent --guest-agent-interval often
+  assert_status 2
+  [[ "$stderr" == *'--guest-agent-interval: "often" is not a positive duration'* ]] || flunk "$stderr"
 }
 
 @test "kv-domstats: an unreachable source is data, not a failure" {
@@ -42,12 +49,26 @@ teardown() {
   promtool check metrics <"$TEST_TMP/out.prom"
 }
 
-@test "kv-domstats: --raw of a replay gives back the recording" {
-  local rec="$KV_ROOT/tests/cases/kv-domstats/replay-mapping/recording.ndjson"
-  run kv-domstats --replay "$rec" --raw
-  assert_success
-  # Same records, in the domain order kv-domstats writes (sorted by name).
-  diff <(printf '%s\n' "$output" | jq -cS . | sort) <(jq -cS . "$rec" | sort)
+@test "kv-domstats: --raw of a replay gives back the recording, guest-agent values included" {
+  local case rec
+  for case in replay-mapping replay-guest-agent; do
+    rec="$KV_ROOT/tests/cases/kv-domstats/$case/recording.ndjson"
+    run kv-domstats --replay "$rec" --raw
+    assert_success
+    # Same records, in the domain order kv-domstats writes (sorted by name).
+    diff <(printf '%s\n' "$output" | jq -cS . | sort) <(jq -cS . "$rec" | sort)
+  done
+}
+
+@test "kv-domstats: a malformed guest part of a recording is an error with file and line" {
+  printf '%s\n' '{"domain":"default_vm1","guest":{"filesystems":{}}}' >"$TEST_TMP/bad.ndjson"
+  run --separate-stderr kv-domstats --replay "$TEST_TMP/bad.ndjson"
+  assert_status 1
+  [[ "$stderr" == *"$TEST_TMP/bad.ndjson:1: the filesystems must be an array"* ]] || flunk "$stderr"
+  printf '%s\n' '{"domain":"default_vm1","guest":{"load":{"load1m":"high"}}}' >"$TEST_TMP/bad.ndjson"
+  run --separate-stderr kv-domstats --replay "$TEST_TMP/bad.ndjson"
+  assert_status 1
+  [[ "$stderr" == *"$TEST_TMP/bad.ndjson:1: \"load1m\" must be a number"* ]] || flunk "$stderr"
 }
 
 @test "kv-domstats: a closed stdout is a quiet exit" {

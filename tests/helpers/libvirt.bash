@@ -1,12 +1,18 @@
-# Private libvirtd instances with real QEMU domains (TCG, paused), for the
-# kv-domstats end-to-end tests. Each instance runs as an unprivileged user in
-# session mode with every XDG directory under its own temp dir, so config,
-# sockets, state and logs are private and the host's qemu:///system is never
-# touched. Root creates the tap devices beforehand.
+# Private libvirtd instances with real QEMU domains (TCG, paused, or booting
+# a small Linux guest with a guest agent), for the kv-domstats end-to-end
+# tests. Each instance runs as an unprivileged user in session mode with
+# every XDG directory under its own temp dir, so config, sockets, state and
+# logs are private and the host's qemu:///system is never touched. Root
+# creates the tap devices beforehand.
 #
 #   libvirt_setup_user                 the test user and /dev/net/tun access
 #   libvirt_start DIR                  starts an instance; prints its URI
 #   libvirt_add_domain DIR NAME TAP    defines and starts a paused domain
+#   libvirt_add_guest DIR NAME AGENT   defines and starts a booting Linux guest
+#                                      with a guest-agent channel; AGENT on/off
+#                                      says whether qemu-ga runs in it
+#   libvirt_guest_console DIR NAME CMD runs a shell command on its serial console
+#   libvirt_wait_agent DIR NAME        waits until its guest agent answers
 #   libvirt_qemu_pid DIR NAME          the domain's QEMU process
 #   libvirt_stop DIR                   destroys its domains, stops the daemon
 #   libvirt_cleanup                    removes the taps this file created
@@ -75,6 +81,81 @@ XML
   chown "$KV_LIBVIRT_USER" "$dir/$name.xml"
   virsh -q -c "$(libvirt_uri "$dir")" define "$dir/$name.xml" >/dev/null
   virsh -q -c "$(libvirt_uri "$dir")" start --paused "$name" >/dev/null
+}
+
+# The guest of libvirt_add_guest: Debian's kernel and a small initramfs with
+# busybox and qemu-ga (tests/helpers/build-guest), built once into the build
+# dir and copied where the unprivileged QEMU can read it.
+libvirt_guest_files() {  # DIR
+  local here
+  here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+  "$here/build-guest" "${KV_BUILD:?}/guest" >&2
+  if [ ! -f "$1/vmlinuz" ]; then
+    cp "$KV_BUILD/guest/vmlinuz" "$KV_BUILD/guest/initrd.img" "$1/"
+    chown "$KV_LIBVIRT_USER" "$1/vmlinuz" "$1/initrd.img"
+  fi
+}
+
+libvirt_add_guest() {  # DIR NAME AGENT
+  local dir="$1" name="$2" agent="$3"
+  libvirt_guest_files "$dir"
+  # Sockets have short paths of our own: libvirt's own, under the config
+  # dir, would pass the 108 bytes a socket path may have.
+  # A 16 MiB disk whose first partition holds an ext4 filesystem, which the
+  # guest mounts on /data: what guest-get-fsinfo reports.
+  truncate -s 16M "$dir/$name.img"
+  printf 'start=2048, type=83\n' | sfdisk -q "$dir/$name.img"
+  mkfs.ext4 -q -F -E offset=1048576 "$dir/$name.img" 15M
+  chown "$KV_LIBVIRT_USER" "$dir/$name.img"
+  cat >"$dir/$name.xml" <<XML
+<domain type='qemu'>
+  <name>$name</name>
+  <memory unit='MiB'>128</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>$dir/vmlinuz</kernel><initrd>$dir/initrd.img</initrd>
+    <cmdline>console=ttyS0 quiet kvtest.agent=$agent</cmdline>
+  </os>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='raw'/><source file='$dir/$name.img'/>
+      <target dev='vda' bus='virtio'/><alias name='ua-datadisk'/>
+    </disk>
+    <channel type='unix'>
+      <source mode='bind' path='$dir/$name.agent'/>
+      <target type='virtio' name='org.qemu.guest_agent.0'/>
+    </channel>
+    <serial type='unix'><source mode='bind' path='$dir/$name.console'/><target port='0'/></serial>
+    <memballoon model='none'/>
+  </devices>
+</domain>
+XML
+  chown "$KV_LIBVIRT_USER" "$dir/$name.xml"
+  virsh -q -c "$(libvirt_uri "$dir")" define "$dir/$name.xml" >/dev/null
+  virsh -q -c "$(libvirt_uri "$dir")" start "$name" >/dev/null
+}
+
+libvirt_guest_console() {  # DIR NAME COMMAND
+  /usr/bin/python3 - "$1/$2.console" "$3" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\n")
+time.sleep(0.5)  # let the guest's shell read it before the socket closes
+PY
+}
+
+libvirt_wait_agent() {  # DIR NAME
+  local i
+  for ((i = 0; i < 120; i++)); do
+    virsh -c "$(libvirt_uri "$1")" qemu-agent-command --timeout 2 "$2" '{"execute":"guest-ping"}' \
+      >/dev/null 2>&1 && return 0
+    sleep 1
+  done
+  echo "the guest agent of $2 did not answer" >&2
+  return 1
 }
 
 libvirt_qemu_pid() {  # DIR NAME

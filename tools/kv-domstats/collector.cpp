@@ -150,7 +150,7 @@ CycleResult Collector::collect() {
     }
     s.status.stuck = any_running;
     bool stale = !fresh && any_running;
-    for (const auto& r : s.last) result.domains.push_back({r, s.last_ms, stale});
+    for (const auto& r : s.last) result.domains.push_back({r, s.last_ms, stale, std::nullopt});
     s.status.domains = s.last.size();
     result.sources.push_back(s.status);
   }

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "kv-domstats/domain_record.hpp"
+#include "kv-domstats/guest_agent_data.hpp"
 #include "kv-domstats/libvirt_reader.hpp"
 
 namespace kv::domstats {
@@ -36,6 +37,7 @@ struct DomainResult {
   DomainRecord record;
   std::int64_t collected_ms;  // when these values were read
   bool stale;                 // read in an earlier cycle: this one's read did not return
+  std::optional<GuestAgentStatus> agent;  // with --guest-agent, for KubeVirt's domains
 };
 
 struct SourceStatus {

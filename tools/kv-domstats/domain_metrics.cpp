@@ -2,7 +2,9 @@
 
 #include <cmath>
 #include <limits>
+#include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "metric_catalog.hpp"
@@ -223,6 +225,30 @@ std::size_t map_domain(const DomainRecord& r, const MappingOptions& options,
                           : std::nullopt);
   out.emit("kubevirt_vmi_dirty_rate_bytes_per_second",
            field(r.stats, "dirtyrate.megabytes_per_second", 1024.0 * 1024.0));
+
+  // Guest-agent values, with --guest-agent. A filesystem the agent lists
+  // twice (the same device mounted the same way twice) is written once.
+  if (r.guest) {
+    const GuestAgentData& guest = *r.guest;
+    auto load = [&](double GuestLoad::*field) {
+      return guest.load ? std::optional<double>((*guest.load).*field) : std::nullopt;
+    };
+    out.emit("kubevirt_vmi_guest_load_1m", load(&GuestLoad::load1m));
+    out.emit("kubevirt_vmi_guest_load_5m", load(&GuestLoad::load5m));
+    out.emit("kubevirt_vmi_guest_load_15m", load(&GuestLoad::load15m));
+    static const std::vector<GuestFilesystem> kNone;
+    std::set<std::tuple<std::string_view, std::string_view, std::string_view>> seen;
+    for (const auto& fs : guest.filesystems ? *guest.filesystems : kNone) {
+      if (!seen.emplace(fs.name, fs.mountpoint, fs.type).second) continue;
+      Emitter::Labels labels{
+          {"disk_name", fs.name}, {"mount_point", fs.mountpoint}, {"file_system_type", fs.type}};
+      auto bytes = [](const std::optional<std::uint64_t>& n) {
+        return n ? std::optional<double>(static_cast<double>(*n)) : std::nullopt;
+      };
+      out.emit("kubevirt_vmi_filesystem_capacity_bytes", bytes(fs.total_bytes), labels);
+      out.emit("kubevirt_vmi_filesystem_used_bytes", bytes(fs.used_bytes), labels);
+    }
+  }
 
   // Migration progress exists only while a job runs; --emit-all does not
   // invent a migration.

@@ -23,6 +23,7 @@
 #include "kv-domstats/collector.hpp"
 #include "kv-domstats/domain_metrics.hpp"
 #include "kv-domstats/ephemeral.hpp"
+#include "kv-domstats/guest_agent.hpp"
 #include "kv-domstats/raw_records.hpp"
 #include "kv-domstats/self_metrics.hpp"
 #include "logging.hpp"
@@ -58,6 +59,9 @@ struct Settings {
   std::string interval = "15s";
   std::string timeout = "10s";
   std::string keep_ephemeral = "0";
+  bool guest_agent = false;
+  std::string guest_agent_timeout = "2s";
+  std::string guest_agent_interval = "60s";
   bool raw = false;
   std::string replay;
   bool self_metrics = true;
@@ -132,6 +136,18 @@ int main(int argc, char** argv) {
                  "ended (0: drop them at once)")
       ->type_name("DURATION")
       ->default_str("0");
+  app.add_flag("--guest-agent", s.guest_agent,
+               "Also read each VM's filesystems and load from its QEMU guest agent, on a "
+               "read-write connection (libvirt refuses agent commands on a read-only one)");
+  app.add_option("--guest-agent-timeout", s.guest_agent_timeout,
+                 "Wait at most DURATION for each guest-agent command (whole seconds)")
+      ->type_name("DURATION")
+      ->default_str("2s");
+  app.add_option("--guest-agent-interval", s.guest_agent_interval,
+                 "Ask each guest agent again every DURATION; snapshots in between carry the "
+                 "last answers")
+      ->type_name("DURATION")
+      ->default_str("60s");
   app.add_flag("--raw", s.raw, "Write what libvirt returned (kv-domstats' raw records) instead "
                                "of samples, for debugging and for --replay");
   app.add_option("--replay", s.replay, "Read raw records from FILE instead of libvirt")
@@ -157,6 +173,19 @@ int main(int argc, char** argv) {
   auto keep_ephemeral = parse_duration(s.keep_ephemeral);
   if (!keep_ephemeral)
     return usage_error(app, "--keep-ephemeral: \"" + s.keep_ephemeral + "\" is not a duration");
+  auto agent_timeout = parse_duration(s.guest_agent_timeout);
+  auto agent_interval = parse_duration(s.guest_agent_interval);
+  if (!agent_timeout || agent_timeout->count() == 0)
+    return usage_error(app, "--guest-agent-timeout: \"" + s.guest_agent_timeout +
+                                "\" is not a positive duration");
+  if (!agent_interval || agent_interval->count() == 0)
+    return usage_error(app, "--guest-agent-interval: \"" + s.guest_agent_interval +
+                                "\" is not a positive duration");
+  GuestAgentOptions agent_options;
+  // libvirt takes the agent timeout in whole seconds: round up.
+  agent_options.timeout = std::chrono::ceil<std::chrono::seconds>(*agent_timeout);
+  agent_options.interval = *agent_interval;
+  agent_options.max_in_flight = s.collector.max_in_flight;
   if (s.collector.uris.empty() && s.collector.socket_glob.empty())
     s.collector.uris.push_back("qemu:///system");
   setup_logging(kTool, s.log_level);
@@ -170,7 +199,7 @@ int main(int argc, char** argv) {
     if (!s.replay.empty()) {
       read_raw_recording(s.replay, [&](RawCycle& cycle) {
         std::vector<DomainResult> domains;
-        for (auto& r : cycle.domains) domains.push_back({std::move(r), 0, false});
+        for (auto& r : cycle.domains) domains.push_back({std::move(r), 0, false, std::nullopt});
         sort_domains(domains);
         if (s.raw) write_raw(domains);
         else write_snapshot(out, domains, nullptr, s);
@@ -179,9 +208,21 @@ int main(int argc, char** argv) {
     }
     Collector collector(s.collector);
     EphemeralMemory ephemeral(*keep_ephemeral);
+    std::optional<GuestAgentPoller> agents;
+    if (s.guest_agent) agents.emplace(agent_options);
     for (;;) {
       auto cycle_start = std::chrono::steady_clock::now();
       CycleResult cycle = collector.collect();
+      if (agents) {
+        agents->update(cycle.domains);
+        // One snapshot only: give the agents their own timeout to answer,
+        // within the cycle's deadline.
+        if (s.once) {
+          agents->wait(std::min(cycle_start + *timeout,
+                                std::chrono::steady_clock::now() + agent_options.timeout));
+          agents->update(cycle.domains);
+        }
+      }
       for (const auto& src : cycle.sources) {
         if (!src.error.empty() && !src.up) spdlog::warn("{}", src.error);
         if (src.stuck) spdlog::warn("{}: a read has not returned within {}; keeping its last values",

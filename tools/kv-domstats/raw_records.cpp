@@ -6,6 +6,7 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "kv-domstats/guest_agent_json.hpp"
 #include "sample_writer.hpp"
 
 namespace kv::domstats {
@@ -66,6 +67,18 @@ Params to_params(dom::element e, std::string_view what) {
   return out;
 }
 
+GuestAgentData to_guest(dom::element e) {
+  dom::object obj;
+  if (e.get_object().get(obj)) throw std::runtime_error("\"guest\" must be an object");
+  GuestAgentData guest;
+  for (auto field : obj) {
+    std::string_view key = field.key;
+    if (key == "filesystems") guest.filesystems = filesystems_from_json(field.value);
+    else if (key == "load") guest.load = load_from_json(field.value);
+  }
+  return guest;
+}
+
 DomainRecord to_record(dom::object obj) {
   DomainRecord r;
   for (auto field : obj) {
@@ -91,6 +104,8 @@ DomainRecord to_record(dom::object obj) {
       std::int64_t n;
       if (v.get_int64().get(n)) throw std::runtime_error("\"job_type\" must be an integer");
       r.job_type = n;
+    } else if (key == "guest") {
+      r.guest = to_guest(v);
     } else if (key == "aliases") {
       Params a = to_params(v, key);
       for (auto& [dev, alias] : a) {
@@ -125,6 +140,21 @@ void append_raw_record(std::string& out, const DomainRecord& r) {
   if (r.job_type) {
     out += ",\"job_type\":" + std::to_string(*r.job_type);
     append_params(out, "job", r.job);
+  }
+  if (r.guest) {
+    out += ",\"guest\":{";
+    const char* sep = "";
+    if (r.guest->filesystems) {
+      out += "\"filesystems\":";
+      append_filesystems_json(out, *r.guest->filesystems);
+      sep = ",";
+    }
+    if (r.guest->load) {
+      out += sep;
+      out += "\"load\":";
+      append_load_json(out, *r.guest->load);
+    }
+    out += '}';
   }
   out += "}\n";
 }

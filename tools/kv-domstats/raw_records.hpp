@@ -1,7 +1,8 @@
-// The --raw format: what kv-domstats read from libvirt, one domain a line
-// (NDJSON), each cycle closed by {"end":"kv-domstats-raw"}. --raw writes
-// it for debugging and for recording fixtures; --replay reads it back in
-// place of libvirt, so golden tests need neither libvirt nor QEMU.
+// The --raw format: what kv-domstats read from libvirt (and, with
+// --guest-agent, from the guest agents), one domain a line (NDJSON), each
+// cycle closed by {"end":"kv-domstats-raw"}. --raw writes it for debugging
+// and for recording fixtures; --replay reads it back in place of libvirt,
+// so golden tests need neither libvirt nor QEMU.
 #pragma once
 
 #include <functional>

@@ -6,6 +6,38 @@
 
 namespace kv::domstats {
 
+namespace {
+
+// Error counts appear once a reason has occurred; the commands once the
+// agent has said which it runs.
+template <typename Emit>
+void emit_guest_agent_metrics(const GuestAgentStatus& agent, const SampleOut::Labels& labels,
+                              const Emit& emit) {
+  emit(MetricId::kv_domstats_guest_agent_up, labels, agent.up ? 1 : 0);
+  emit(MetricId::kv_domstats_guest_agent_stuck, labels, agent.stuck ? 1 : 0);
+  for (std::size_t i = 0; i < kAgentFailureCount; ++i) {
+    if (agent.errors[i] == 0) continue;
+    SampleOut::Labels with_reason = labels;
+    with_reason.emplace_back("reason", to_string(static_cast<AgentFailure>(i)));
+    emit(MetricId::kv_domstats_guest_agent_errors_total, with_reason,
+         static_cast<double>(agent.errors[i]));
+  }
+  emit(MetricId::kv_domstats_guest_agent_refresh_duration_seconds, labels, agent.refresh_seconds);
+  if (agent.last_success_ms > 0)
+    emit(MetricId::kv_domstats_guest_agent_last_success_timestamp_seconds, labels,
+         static_cast<double>(agent.last_success_ms) / 1000.0);
+  if (agent.info) {
+    for (std::string_view command : {kFilesystemsCommand, kLoadCommand}) {
+      SampleOut::Labels with_command = labels;
+      with_command.emplace_back("command", command);
+      emit(MetricId::kv_domstats_guest_agent_command_supported, with_command,
+           agent.info->supports(command) ? 1 : 0);
+    }
+  }
+}
+
+}  // namespace
+
 void emit_self_metrics(const CycleResult& cycle, const std::string& node,
                        const SampleSink& sink) {
   auto emit = [&](MetricId id, SampleOut::Labels labels, double value) {
@@ -26,6 +58,7 @@ void emit_self_metrics(const CycleResult& cycle, const std::string& node,
     emit(MetricId::kv_domstats_domain_last_collection_timestamp_seconds, labels,
          static_cast<double>(d.collected_ms) / 1000.0);
     emit(MetricId::kv_domstats_domain_stale, labels, d.stale ? 1 : 0);
+    if (d.agent) emit_guest_agent_metrics(*d.agent, labels, emit);
   }
   for (const auto& s : cycle.sources) {
     SampleOut::Labels labels{{"source", s.uri}};
