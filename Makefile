@@ -26,17 +26,24 @@ LDFLAGS  += -fsanitize=address,undefined
 endif
 
 # The tools, and what each links besides common/ (s6's deps-exe, in one place).
-TOOLS             := kv-promfmt kv-domstats
+TOOLS             := kv-promfmt kv-domstats kv-rulesgen
 kv-promfmt_LIBS   := spdlog simdjson cpp-httplib zlib
 kv-domstats_LIBS  := spdlog simdjson libvirt libxml-2.0
+kv-rulesgen_LIBS  := spdlog yaml-cpp
 
 MAN1 := $(TOOLS:%=man/%.1)
+# kv-rulesgen's rule sources, installed as data; in the build tree a link
+# to rules/ stands where kv-rulesgen looks (../share/kv-monitoring/rules).
+RULES_DATA := $(wildcard rules/*.yaml) rules/README.md
+RULES_DIR  := share/kv-monitoring/rules
 MAN5 := man/kv-sample.5
 
 # Everything below is derived from the lists above.
 pkg_cflags = $(shell pkg-config --cflags $(1) 2>/dev/null)
 pkg_libs   = $(shell pkg-config --libs $(1) 2>/dev/null)
 CXXFLAGS  += $(call pkg_cflags,$(PKGS))
+# yaml-cpp has no version macro of its own; kv-rulesgen --version names it.
+CXXFLAGS  += -DKV_YAML_CPP_VERSION='"$(shell pkg-config --modversion yaml-cpp 2>/dev/null)"'
 
 COMMON_SRC := $(wildcard common/*.cpp)
 COMMON_OBJ := $(COMMON_SRC:%.cpp=$(BUILD)/obj/%.o)
@@ -50,6 +57,11 @@ BENCH_BINS := $(BUILD)/bin/kv-gen-samples $(BUILD)/bin/parse-only
 
 .PHONY: all test unit bats lint doccheck docs demo deps install uninstall clean bench check-deps
 all: $(TOOLS:%=$(BUILD)/bin/%) $(BENCH_BINS)
+
+all: $(BUILD)/$(RULES_DIR)
+$(BUILD)/$(RULES_DIR):
+	@mkdir -p $(@D)
+	ln -sfn $(abspath rules) $@
 
 $(BUILD)/obj/%.o: %.cpp
 	@mkdir -p $(@D)
@@ -155,11 +167,15 @@ install: all
 	install -m 0755 $(TOOLS:%=$(BUILD)/bin/%) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 $(MAN1) $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 $(MAN5) $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -d $(DESTDIR)$(PREFIX)/$(RULES_DIR)
+	install -m 0644 $(RULES_DATA) $(DESTDIR)$(PREFIX)/$(RULES_DIR)/
 
 uninstall:
 	rm -f $(TOOLS:%=$(DESTDIR)$(PREFIX)/bin/%) \
 	      $(MAN1:man/%=$(DESTDIR)$(PREFIX)/share/man/man1/%) \
-	      $(MAN5:man/%=$(DESTDIR)$(PREFIX)/share/man/man5/%)
+	      $(MAN5:man/%=$(DESTDIR)$(PREFIX)/share/man/man5/%) \
+	      $(RULES_DATA:rules/%=$(DESTDIR)$(PREFIX)/$(RULES_DIR)/%)
+	-rmdir $(DESTDIR)$(PREFIX)/$(RULES_DIR) $(DESTDIR)$(PREFIX)/share/kv-monitoring 2>/dev/null
 
 clean:
 	rm -rf $(BUILD)
