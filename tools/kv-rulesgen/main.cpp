@@ -40,6 +40,7 @@ struct Settings {
   bool no_deprecated = false;
   std::string rules_dir;
   bool list = false;
+  bool list_releases = false;
   bool check = false;
   std::string log_level = "info";
   OutputOptions output;
@@ -49,6 +50,19 @@ std::string known_releases(const RuleSet& set) {
   const auto& r = set.releases();
   if (r.empty()) return "none";
   return to_string(r.front().version) + " to " + to_string(r.back().version);
+}
+
+// Everything is rendered before a byte is written, so invalid sources or a
+// usage error never leave half a file behind.
+int write_stdout(std::string_view text) {
+  try {
+    write_all(STDOUT_FILENO, text);
+  } catch (const std::system_error& e) {
+    if (e.code().value() == EPIPE) return kExitOk;  // the reader went away
+    spdlog::error("cannot write to stdout: {}", e.what());
+    return kExitFailure;
+  }
+  return kExitOk;
 }
 
 }  // namespace
@@ -96,8 +110,11 @@ int main(int argc, char** argv) {
   auto* list = app.add_flag("--list", s.list,
                             "List the rules (those of --kubevirt-version if given) with the "
                             "releases that get them, instead of generating");
+  auto* releases = app.add_flag("--list-releases", s.list_releases,
+                                "List the KubeVirt releases the rule sources know, oldest first");
   auto* check = app.add_flag("--check", s.check, "Check the rule sources, and write nothing");
-  list->excludes(check);
+  list->excludes(check)->excludes(releases);
+  releases->excludes(check);
   app.add_option("--log-level", s.log_level, std::string("Log level: ") + kLogLevels)
       ->check(CLI::IsMember({"error", "warning", "info", "debug"}))
       ->default_str("info");
@@ -169,6 +186,11 @@ int main(int argc, char** argv) {
                                   " is not a release the rule sources know (" +
                                   known_releases(set) + ")");
   }
+  if (s.list_releases) {
+    std::string text;
+    for (const auto& r : set.releases()) text += to_string(r.version) + "\n";
+    return write_stdout(text);
+  }
   if (s.check) {
     spdlog::info("{}: {} rules for KubeVirt {}, no problems", s.rules_dir, set.rules().size(),
                  known_releases(set));
@@ -184,13 +206,5 @@ int main(int argc, char** argv) {
                       describe(set.rules()[i]), to_string(*version),
                       set.left_out_because(i, *release));
 
-  std::string text = s.list ? render_list(set, release, out) : render(set, *release, out);
-  try {
-    write_all(STDOUT_FILENO, text);
-  } catch (const std::system_error& e) {
-    if (e.code().value() == EPIPE) return kExitOk;  // the reader went away
-    spdlog::error("cannot write to stdout: {}", e.what());
-    return kExitFailure;
-  }
-  return kExitOk;
+  return write_stdout(s.list ? render_list(set, release, out) : render(set, *release, out));
 }
