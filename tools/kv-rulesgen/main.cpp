@@ -4,7 +4,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <tuple>
 #include <filesystem>
 #include <system_error>
 
@@ -172,6 +174,10 @@ int main(int argc, char** argv) {
   }
   RuleSet set = RuleSet::check(load_rule_sources(s.rules_dir, problems), problems);
   if (!problems.empty()) {
+    std::stable_sort(problems.begin(), problems.end(), [](const Diagnostic& a, const Diagnostic& b) {
+      return std::tie(a.position.file, a.position.line, a.position.column) <
+             std::tie(b.position.file, b.position.line, b.position.column);
+    });
     for (const auto& p : problems) spdlog::error("{}", format(p));
     spdlog::error("{} problem{} in the rule sources of {}; nothing written", problems.size(),
                   problems.size() == 1 ? "" : "s", s.rules_dir);

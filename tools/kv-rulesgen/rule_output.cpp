@@ -1,6 +1,7 @@
 #include "kv-rulesgen/rule_output.hpp"
 
 #include <algorithm>
+#include <filesystem>
 
 #include "kv-rulesgen/yaml_writer.hpp"
 
@@ -125,7 +126,8 @@ std::string render_list(const RuleSet& set, std::optional<std::size_t> release, 
     const RuleSource& src = set.rules()[r.source];
     out += (r.kind == RuleKind::alert ? "alert\t" : "record\t") + r.name + "\t" +
            set.releases_of(r.source) + "\t" + (src.deprecated ? "deprecated" : "-") + "\t" +
-           src.position.file + ":" + std::to_string(src.position.line) + "\n";
+           std::filesystem::path(src.position.file).filename().string() + ":" +
+           std::to_string(src.position.line) + "\n";
   }
   return out;
 }

@@ -58,7 +58,8 @@ std::vector<OutputRule> output_rules(const RuleSet& set, std::optional<std::size
 
 std::string render(const RuleSet& set, std::size_t release, const OutputOptions& options);
 
-// One line per rule: kind, name, releases, "deprecated" or "-", source.
+// One line per rule, tab-separated: kind, name, the releases that get it,
+// "deprecated" or "-", and file:line in the rules directory.
 std::string render_list(const RuleSet& set, std::optional<std::size_t> release,
                         const OutputOptions& options);
 

@@ -294,12 +294,15 @@ RuleSet RuleSet::check(RuleSources sources, std::vector<Diagnostic>& problems) {
     if (r.name.empty()) continue;
     bool any = false;
     for (std::size_t rel = 0; rel < set.releases_.size(); ++rel) any = any || set.included_[i][rel];
-    if (!any && !set.releases_.empty())
+    // Said only when nothing else about the rule explains it already.
+    bool explained = std::any_of(problems.begin(), problems.end(), [&](const Diagnostic& d) {
+      return d.rule == describe(r) && d.position.file == r.position.file;
+    });
+    if (!any && !explained && !set.releases_.empty())
       problems.push_back({r.position, describe(r),
-                          "no release gets this rule (" +
-                              (set.releases_.empty() ? std::string("no releases")
-                                                     : set.left_out_because(i, set.releases_.size() - 1)) +
-                              " in " + to_string(set.releases_.back().version) + ")"});
+                          "no release gets this rule: the newest, " +
+                              to_string(set.releases_.back().version) + ", leaves it out (" +
+                              set.left_out_because(i, set.releases_.size() - 1) + ")"});
     for (std::size_t j = 0; j < i; ++j) {
       const RuleSource& other = set.rules_[j];
       if (other.kind != r.kind || other.name != r.name || other.labels != r.labels) continue;
