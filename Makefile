@@ -105,7 +105,7 @@ $(UNIT_BIN): $(UNIT_OBJ) $(TOOL_LIBS) $(COMMON_LIB)
 DEPS_BUILD := g++ make pkg-config git libcli11-dev libspdlog-dev libsimdjson-dev \
               libcpp-httplib-dev zlib1g-dev libgtest-dev libvirt-dev libxml2-dev \
               libcurl4-openssl-dev libyaml-cpp-dev
-DEPS_TEST  := bats mandoc jq curl wrk prometheus prometheus-node-exporter \
+DEPS_TEST  := bats mandoc jq curl wrk prometheus prometheus-node-exporter python3-yaml \
               python3 python3-prometheus-client libvirt-daemon libvirt-daemon-driver-qemu \
               libvirt-clients qemu-system-x86 qemu-utils iproute2 golang-go openssl
 # kubectl talks to the API simulator; Debian's kubernetes-client is installed
