@@ -323,7 +323,7 @@ TEST(RuleOutput, RunbookTemplatesHoldOnePlaceholder) {
 
 TEST(KubernetesNames, NamespacesNamesAndLabels) {
   EXPECT_EQ(check_namespace_name("openshift-cnv"), "");
-  for (const char* bad : {"", "Kube", "-a", "a-", "a.b", std::string(64, 'a').c_str()})
+  for (const std::string& bad : std::vector<std::string>{"", "Kube", "-a", "a-", "a.b", std::string(64, 'a')})
     EXPECT_NE(check_namespace_name(bad), "") << bad;
   EXPECT_EQ(check_object_name("prometheus-kubevirt-rules.v1"), "");
   EXPECT_NE(check_object_name("Rules"), "");

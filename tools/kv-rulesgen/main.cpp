@@ -208,8 +208,8 @@ int main(int argc, char** argv) {
   if (release && spdlog::should_log(spdlog::level::debug))
     for (std::size_t i = 0; i < set.rules().size(); ++i)
       if (!set.included(i, *release))
-        spdlog::debug("{} {}: left out of {}: {}", format(Diagnostic{set.rules()[i].position, "", ""}),
-                      describe(set.rules()[i]), to_string(*version),
+        spdlog::debug("{}:{}: {}: left out of {}: {}", set.rules()[i].position.file,
+                      set.rules()[i].position.line, describe(set.rules()[i]), to_string(*version),
                       set.left_out_because(i, *release));
 
   return write_stdout(s.list ? render_list(set, release, out) : render(set, *release, out));

@@ -1,6 +1,6 @@
 #include "kv-rulesgen/promql_names.hpp"
 
-#include <array>
+#include <initializer_list>
 
 namespace kv::rulesgen {
 

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <functional>
-#include <regex>
 #include <set>
 
 #include "kv-rulesgen/promql_names.hpp"
@@ -35,17 +34,19 @@ bool is_prometheus_duration(std::string_view s) {
 
 namespace {
 
-const std::regex& alert_name_pattern() {
-  static const std::regex re("[A-Za-z_][A-Za-z0-9_]*");
-  return re;
+bool name_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+bool name_char(char c) { return name_start(c) || (c >= '0' && c <= '9'); }
+
+// [a-zA-Z_][a-zA-Z0-9_]*: label names, and alert names here.
+bool is_label_name(std::string_view s) {
+  return !s.empty() && name_start(s.front()) && std::all_of(s.begin(), s.end(), name_char);
 }
-const std::regex& metric_name_pattern() {
-  static const std::regex re("[a-zA-Z_:][a-zA-Z0-9_:]*");
-  return re;
-}
-const std::regex& label_name_pattern() {
-  static const std::regex re("[a-zA-Z_][a-zA-Z0-9_]*");
-  return re;
+
+// [a-zA-Z_:][a-zA-Z0-9_:]*
+bool is_metric_name(std::string_view s) {
+  auto colon_or = [](bool (*f)(char)) { return [f](char c) { return c == ':' || f(c); }; };
+  return !s.empty() && colon_or(name_start)(s.front()) &&
+         std::all_of(s.begin(), s.end(), colon_or(name_char));
 }
 
 // A catalog row for `name`, also for a histogram's _bucket, _sum and
@@ -171,9 +172,9 @@ RuleSet RuleSet::check(RuleSources sources, std::vector<Diagnostic>& problems) {
       problems.push_back({pos, id, std::move(message)});
     };
     if (r.name.empty()) continue;  // reported by the loader
-    if (r.kind == RuleKind::alert && !std::regex_match(r.name, alert_name_pattern()))
+    if (r.kind == RuleKind::alert && !is_label_name(r.name))
       problem(r.position, "an alert's name is letters, digits and _, not starting with a digit");
-    if (r.kind == RuleKind::record && !std::regex_match(r.name, metric_name_pattern()))
+    if (r.kind == RuleKind::record && !is_metric_name(r.name))
       problem(r.position, "a recording rule's name must be a metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)");
     if (r.kind == RuleKind::record) {
       if (const MetricInfo* m = catalog_metric(r.name))
@@ -186,7 +187,7 @@ RuleSet RuleSet::check(RuleSources sources, std::vector<Diagnostic>& problems) {
     // Labels and annotations.
     for (const auto& [name, value] : r.labels) {
       const SourcePosition& pos = r.label_positions.count(name) ? r.label_positions.at(name) : r.position;
-      if (!std::regex_match(name, label_name_pattern()) || name.starts_with("__"))
+      if (!is_label_name(name) || name.starts_with("__"))
         problem(pos, "\"" + name + "\" is not a label name");
       if (value.empty()) problem(pos, "label " + name + " is empty");
       check_placeholders(value, pos, id, "label " + name, problems);
@@ -213,7 +214,7 @@ RuleSet RuleSet::check(RuleSources sources, std::vector<Diagnostic>& problems) {
       if (summary == r.annotations.end() || summary->second.empty())
         problem(r.position, "no summary annotation");
       for (const auto& [name, value] : r.annotations) {
-        if (!std::regex_match(name, label_name_pattern()))
+        if (!is_label_name(name))
           problem(r.position, "\"" + name + "\" is not an annotation name");
         check_placeholders(value, r.position, id, "annotation " + name, problems);
       }
