@@ -26,18 +26,25 @@ LDFLAGS  += -fsanitize=address,undefined
 endif
 
 # The tools, and what each links besides common/ (s6's deps-exe, in one place).
-TOOLS             := kv-promfmt kv-domstats kv-watch
+TOOLS             := kv-promfmt kv-domstats kv-watch kv-rulesgen
 kv-promfmt_LIBS   := spdlog simdjson cpp-httplib zlib
 kv-domstats_LIBS  := spdlog simdjson libvirt libvirt-qemu libxml-2.0
 kv-watch_LIBS     := spdlog simdjson libcurl yaml-cpp
+kv-rulesgen_LIBS  := spdlog yaml-cpp
 
 MAN1 := $(TOOLS:%=man/%.1)
 MAN5 := man/kv-sample.5 man/kv-watch-config.5
+# kv-rulesgen's rule sources, installed as data; in the build tree a link
+# to rules/ stands where kv-rulesgen looks (../share/kv-monitoring/rules).
+RULES_DATA := $(wildcard rules/*.yaml) rules/README.md
+RULES_DIR  := share/kv-monitoring/rules
 
 # Everything below is derived from the lists above.
 pkg_cflags = $(shell pkg-config --cflags $(1) 2>/dev/null)
 pkg_libs   = $(shell pkg-config --libs $(1) 2>/dev/null)
 CXXFLAGS  += $(call pkg_cflags,$(PKGS))
+# yaml-cpp has no version macro of its own; kv-rulesgen --version names it.
+CXXFLAGS  += -DKV_YAML_CPP_VERSION='"$(shell pkg-config --modversion yaml-cpp 2>/dev/null)"'
 
 COMMON_SRC := $(wildcard common/*.cpp)
 COMMON_OBJ := $(COMMON_SRC:%.cpp=$(BUILD)/obj/%.o)
@@ -51,6 +58,11 @@ BENCH_BINS := $(BUILD)/bin/kv-gen-samples $(BUILD)/bin/parse-only
 
 .PHONY: all test unit bats lint doccheck docs demo deps install uninstall clean bench check-deps
 all: $(TOOLS:%=$(BUILD)/bin/%) $(BENCH_BINS) $(BUILD)/bin/kube-apisim
+
+all: $(BUILD)/$(RULES_DIR)
+$(BUILD)/$(RULES_DIR):
+	@mkdir -p $(@D)
+	ln -sfn $(abspath rules) $@
 
 $(BUILD)/obj/%.o: %.cpp
 	@mkdir -p $(@D)
@@ -105,7 +117,7 @@ $(UNIT_BIN): $(UNIT_OBJ) $(TOOL_LIBS) $(COMMON_LIB)
 DEPS_BUILD := g++ make pkg-config git libcli11-dev libspdlog-dev libsimdjson-dev \
               libcpp-httplib-dev zlib1g-dev libgtest-dev libvirt-dev libxml2-dev \
               libcurl4-openssl-dev libyaml-cpp-dev
-DEPS_TEST  := bats mandoc jq curl wrk prometheus prometheus-node-exporter \
+DEPS_TEST  := bats mandoc jq curl wrk prometheus prometheus-node-exporter python3-yaml \
               python3 python3-prometheus-client libvirt-daemon libvirt-daemon-driver-qemu \
               libvirt-clients qemu-system-x86 qemu-utils iproute2 golang-go openssl \
               linux-image-amd64 busybox-static qemu-guest-agent cpio fdisk e2fsprogs
@@ -170,11 +182,15 @@ install: all
 	install -m 0755 $(TOOLS:%=$(BUILD)/bin/%) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 $(MAN1) $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 $(MAN5) $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -d $(DESTDIR)$(PREFIX)/$(RULES_DIR)
+	install -m 0644 $(RULES_DATA) $(DESTDIR)$(PREFIX)/$(RULES_DIR)/
 
 uninstall:
 	rm -f $(TOOLS:%=$(DESTDIR)$(PREFIX)/bin/%) \
 	      $(MAN1:man/%=$(DESTDIR)$(PREFIX)/share/man/man1/%) \
-	      $(MAN5:man/%=$(DESTDIR)$(PREFIX)/share/man/man5/%)
+	      $(MAN5:man/%=$(DESTDIR)$(PREFIX)/share/man/man5/%) \
+	      $(RULES_DATA:rules/%=$(DESTDIR)$(PREFIX)/$(RULES_DIR)/%)
+	-rmdir $(DESTDIR)$(PREFIX)/$(RULES_DIR) $(DESTDIR)$(PREFIX)/share/kv-monitoring 2>/dev/null
 
 clean:
 	rm -rf $(BUILD)
