@@ -8,7 +8,7 @@ enum ExitCode : int {
   kExitFailure = 1,      // runtime failure: I/O, bind, input ended while serving
   kExitUsage = 2,        // bad flags or arguments
   kExitPartial = 3,      // output was written, but some input lines were rejected
-  kExitInvalidInput = 4  // --strict: the first invalid line stopped the tool
+  kExitInvalidInput = 4  // invalid input stopped the tool (--strict, kv-rulesgen's rule sources)
 };
 
 }  // namespace kv

@@ -19,7 +19,7 @@ teardown() {
 }
 
 @test "every long option of --help is in the man page, and the other way round" {
-  run "$KV_ROOT/tests/helpers/check-help-vs-man" "$KV_BUILD/bin" kv-promfmt kv-domstats
+  run "$KV_ROOT/tests/helpers/check-help-vs-man" "$KV_BUILD/bin" kv-promfmt kv-domstats kv-watch kv-rulesgen
   assert_success
 }
 

@@ -114,8 +114,9 @@ void LibvirtReader::connect() {
   if (conn_) return;
   conn_ = virConnectOpenReadOnly(uri_.c_str());
   if (!conn_) throw std::runtime_error("cannot connect to " + uri_ + ": " + libvirt_error());
-  // Keepalive lets a dead daemon fail our calls instead of hanging them.
-  virConnectSetKeepAlive(conn_, 5, 3);
+  // No keepalive: libvirt runs it only with an event loop, which this
+  // client does not have. A daemon that stops answering is handled by the
+  // cycle deadline and the second connection instead (collector.cpp).
   host_cpus_ = virNodeGetCPUMap(conn_, nullptr, nullptr, 0);
 }
 
