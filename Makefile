@@ -175,6 +175,7 @@ demo: check-deps
 
 bench: all
 	bench/promfmt
+	bench/watch
 	@if [ "$$(id -u)" = 0 ]; then bench/domstats; else echo "not root: skipping bench/domstats" >&2; fi
 
 install: all
