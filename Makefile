@@ -27,7 +27,7 @@ endif
 
 # The tools, and what each links besides common/ (s6's deps-exe, in one place).
 TOOLS             := kv-promfmt kv-domstats
-kv-promfmt_LIBS   := spdlog simdjson cpp-httplib zlib
+kv-promfmt_LIBS   := spdlog simdjson cpp-httplib zlib libcurl
 kv-domstats_LIBS  := spdlog simdjson libvirt libxml-2.0
 
 MAN1 := $(TOOLS:%=man/%.1)
