@@ -101,7 +101,16 @@ std::shared_ptr<const OtlpBatch> OtlpSeriesTracker::next(
   }
   flush_gone_families(nullptr);
 
-  if (batch->stale_ > 0) batch->previous_ = prev->snapshots_;
+  if (batch->stale_ > 0) {
+    // A marker says "gone as of this merge": its time is this merge's, never
+    // before the points it comes with (samples may carry their own times).
+    std::int64_t time = now_ms;
+    for (const OtlpPoint& p : points)
+      if (!p.stale) time = std::max(time, p.time_ms);
+    for (OtlpPoint& p : points)
+      if (p.stale) p.time_ms = time;
+    batch->previous_ = prev->snapshots_;
+  }
   previous_ = batch;
   return batch;
 }

@@ -61,7 +61,7 @@ class OtlpBatch {
 class OtlpSeriesTracker {
  public:
   // `view` is the merge of `snapshots`; samples without a timestamp get
-  // `now_ms`, and so do staleness markers.
+  // `now_ms`, and staleness markers the latest time of the merge.
   std::shared_ptr<const OtlpBatch> next(const MergedView& view,
                                         std::vector<std::shared_ptr<const Snapshot>> snapshots,
                                         std::int64_t now_ms);
