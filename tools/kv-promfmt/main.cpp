@@ -329,15 +329,46 @@ int main(int argc, char** argv) {
   // one last try of at most five seconds.
   bool otlp_undelivered = false;
   if (exporter) {
-    auto deadline = std::chrono::steady_clock::time_point::max();
-    if (signalled || !o.listen.empty()) {
+    auto quick_exit = [&] {
       exporter->stop_retrying();
-      deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      return exporter->drain(std::chrono::steady_clock::now() + std::chrono::seconds(5));
+    };
+    bool delivered;
+    if (signalled || !o.listen.empty()) {
+      delivered = quick_exit();
+    } else {
+      // Retries may take long (--otlp-retry-max-time): a signal cuts them short.
+      for (;;) {
+        if (exporter->drain(std::chrono::steady_clock::now() + std::chrono::milliseconds(200))) {
+          delivered = true;
+          break;
+        }
+        pollfd fd = {signal_fd, POLLIN, 0};
+        signalfd_siginfo info;
+        if (::poll(&fd, 1, 0) > 0 && ::read(signal_fd, &info, sizeof info) > 0) {
+          spdlog::info("received {} while pushing the last snapshots; exiting",
+                       strsignal(static_cast<int>(info.ssi_signo)));
+          signalled = true;
+          delivered = quick_exit();
+          break;
+        }
+        if (exporter->idle()) {
+          delivered = false;
+          break;
+        }
+      }
     }
-    if (!exporter->drain(deadline)) {
+    if (!delivered) {
       spdlog::error("OTLP: the last snapshot was not delivered to {}", o.otlp.exporter->url);
       otlp_undelivered = true;
     }
+    OtlpCounts c = self.otlp_counts();
+    std::uint64_t failed = 0;
+    for (auto n : c.failed) failed += n;
+    spdlog::info("OTLP: {} snapshots delivered, {} not delivered (rejected {}, retries exhausted "
+                 "{}, too large {}), {} dropped from the queue, {} retries, {} bytes sent",
+                 c.exported, failed, c.failed[0], c.failed[1], c.failed[2], c.dropped, c.retried,
+                 c.sent_bytes);
   }
 
   int code = kExitOk;

@@ -155,6 +155,9 @@ struct OtlpExporter::Item {
   std::optional<std::vector<std::string>> bodies;
   std::size_t next = 0;       // the first body not yet delivered
   int attempts = 0;           // failed attempts at bodies[next]
+  int retried = 0;            // failed attempts at the bodies delivered
+  std::string error;          // why the last attempt failed
+  bool retry_after = false;   // ... and whether the server said when to retry
   std::optional<OtlpFailure> lost;  // why a part was refused for good
 };
 
@@ -213,6 +216,11 @@ bool OtlpExporter::drain(Clock::time_point deadline) {
   return delivered_ == enqueued_;
 }
 
+bool OtlpExporter::idle() {
+  std::lock_guard lock(mu_);
+  return queue_.empty() && !in_flight_;
+}
+
 void OtlpExporter::stop_retrying() {
   {
     std::lock_guard lock(mu_);
@@ -263,19 +271,27 @@ void OtlpExporter::run() {
       if (!no_retries_ && when <= item->queued + config_.retry_max_time) {
         self_.otlp_retried();
         item->ready = when;
+        spdlog::warn("OTLP: POST {}: {}; retrying in {}{}", config_.url, item->error,
+                     seconds_text(retry_in), item->retry_after ? " (Retry-After)" : "");
         continue;
       }
-      spdlog::error("OTLP: gave up on a snapshot after {} failed attempt{} ({})", item->attempts,
-                    item->attempts == 1 ? "" : "s",
+      self_.otlp_failed(OtlpFailure::retries_exhausted);
+      spdlog::error("OTLP: POST {}: {}; gave up on a snapshot after {} failed attempt{} ({})",
+                    config_.url, item->error, item->attempts, item->attempts == 1 ? "" : "s",
                     no_retries_ ? "exiting" : "--otlp-retry-max-time " +
                                                   seconds_text(config_.retry_max_time));
-      self_.otlp_failed(OtlpFailure::retries_exhausted);
     } else if (outcome == Outcome::rejected) {
       self_.otlp_failed(*item->lost);
+      spdlog::debug("OTLP: snapshot {} not delivered whole ({})", item->seq,
+                    to_string(*item->lost));
     } else {
       delivered_ = std::max(delivered_, item->seq);
       dropping_ = false;
       self_.otlp_exported();
+      if (item->retried > 0)
+        spdlog::info("OTLP: delivered to {} after {} failed attempt{}", config_.url,
+                     item->retried, item->retried == 1 ? "" : "s");
+      spdlog::debug("OTLP: snapshot {} delivered", item->seq);
     }
     queue_.pop_front();  // the item in flight is never dropped: still the front
     publish_queue_length();
@@ -316,9 +332,7 @@ OtlpExporter::Outcome OtlpExporter::send(HttpClient& client, Item& item,
       } else if (!info.message.empty()) {
         spdlog::warn("OTLP: {} accepted the data with a warning: {}", config_.url, info.message);
       }
-      if (item.attempts > 0)
-        spdlog::info("OTLP: delivered to {} after {} failed attempt{}", config_.url, item.attempts,
-                     item.attempts == 1 ? "" : "s");
+      item.retried += item.attempts;
       item.attempts = 0;
       continue;
     }
@@ -332,8 +346,8 @@ OtlpExporter::Outcome OtlpExporter::send(HttpClient& client, Item& item,
       if (res.status != 0 && !res.retry_after.empty())
         after = parse_retry_after(res.retry_after, now_ms() / 1000);
       retry_in = after ? std::chrono::milliseconds(*after) : backoff(item.attempts);
-      spdlog::warn("OTLP: POST {}: {}; retrying in {}{}", config_.url, why, seconds_text(retry_in),
-                   after ? " (Retry-After)" : "");
+      item.error = std::move(why);
+      item.retry_after = after.has_value();
       return Outcome::retry;
     }
 
@@ -344,6 +358,7 @@ OtlpExporter::Outcome OtlpExporter::send(HttpClient& client, Item& item,
     spdlog::error("OTLP: POST {}: HTTP {}: {}; not retried", config_.url, res.status,
                   message.empty() ? "(no message)" : message);
     item.lost = OtlpFailure::rejected;
+    item.retried += item.attempts;
     item.attempts = 0;
   }
   return item.lost ? Outcome::rejected : Outcome::delivered;

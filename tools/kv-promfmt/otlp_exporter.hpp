@@ -50,6 +50,8 @@ class OtlpExporter {
   // up), or until `deadline`. True when the latest batch queued was
   // delivered whole (or none was queued).
   bool drain(std::chrono::steady_clock::time_point deadline);
+  // True when no batch is queued or in flight.
+  bool idle();
   // From now on a failed attempt gives the batch up instead of waiting to
   // retry it: for a quick exit on a signal.
   void stop_retrying();

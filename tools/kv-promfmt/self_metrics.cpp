@@ -73,6 +73,11 @@ void SelfMetrics::otlp_rejected_points(std::uint64_t points) {
   otlp_.rejected_points += points;
 }
 
+OtlpCounts SelfMetrics::otlp_counts() const {
+  std::lock_guard lock(mu_);
+  return otlp_;
+}
+
 std::uint64_t SelfMetrics::rejected_total() const {
   std::lock_guard lock(mu_);
   std::uint64_t total = 0;

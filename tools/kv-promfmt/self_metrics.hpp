@@ -25,6 +25,12 @@ enum class OtlpFailure : std::uint8_t {
 inline constexpr std::size_t kOtlpFailureCount = 3;
 std::string_view to_string(OtlpFailure failure);
 
+struct OtlpCounts {
+  std::uint64_t exported = 0, retried = 0, dropped = 0, queue = 0, sent_bytes = 0,
+                rejected_points = 0;
+  std::array<std::uint64_t, kOtlpFailureCount> failed{};
+};
+
 class SelfMetrics {
  public:
   SelfMetrics(std::vector<std::string> input_names, bool with_textfile, bool with_otlp = false);
@@ -42,6 +48,7 @@ class SelfMetrics {
   void otlp_queue(std::size_t snapshots);
   void otlp_sent_bytes(std::uint64_t bytes);
   void otlp_rejected_points(std::uint64_t points);
+  OtlpCounts otlp_counts() const;
 
   std::uint64_t rejected_total() const;
   // The current values as a snapshot, to publish with the inputs'.
@@ -61,11 +68,7 @@ class SelfMetrics {
   bool with_textfile_;
   std::uint64_t textfile_errors_ = 0;
   bool with_otlp_;
-  struct {
-    std::uint64_t exported = 0, retried = 0, dropped = 0, queue = 0, sent_bytes = 0,
-                  rejected_points = 0;
-    std::array<std::uint64_t, kOtlpFailureCount> failed{};
-  } otlp_;
+  OtlpCounts otlp_;
 };
 
 }  // namespace kv::promfmt
