@@ -332,20 +332,18 @@ class ProtobufFraming {
 
   Entries encode_points() const {
     const auto& points = batch_.points();
-    std::vector<std::size_t> sizes(points.size());
     Entries e;
     e.offset.resize(points.size() + 1);
-    std::size_t total = 0;
+    e.bytes.reserve(points.size() * 96);
     for (std::size_t i = 0; i < points.size(); ++i) {
-      sizes[i] = pb_point_size(batch_.families()[points[i].family], points[i]);
-      e.offset[i] = total;
-      total += field_size(sizes[i]);
+      // Sized and written at once, while its label set is in the cache.
+      const OtlpFamily& f = batch_.families()[points[i].family];
+      std::size_t size = pb_point_size(f, points[i]);
+      std::size_t at = e.offset[i] = e.bytes.size();
+      e.bytes.resize(at + field_size(size));
+      pb_write_point(e.bytes.data() + at, f, points[i], size);
     }
-    e.offset[points.size()] = total;
-    e.bytes.resize(total);
-    char* out = e.bytes.data();
-    for (std::size_t i = 0; i < points.size(); ++i)
-      out = pb_write_point(out, batch_.families()[points[i].family], points[i], sizes[i]);
+    e.offset[points.size()] = e.bytes.size();
     return e;
   }
 
