@@ -104,7 +104,8 @@ KUBECTL_PKG := $(if $(shell command -v kubectl),,kubernetes-client)
 # Node.js from elsewhere bundles npm and conflicts with Debian's).
 NODE_PKGS   := $(if $(shell command -v npm),,nodejs npm)
 DEPS_BENCH := golang-github-prometheus-common-dev hyperfine time \
-              prometheus-libvirt-exporter collectd-core libmicrohttpd12 libprotobuf-c1
+              prometheus-libvirt-exporter collectd-core libmicrohttpd12 libprotobuf-c1 \
+              protobuf-compiler libprotobuf-dev
 deps:
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
