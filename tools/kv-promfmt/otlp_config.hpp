@@ -32,7 +32,7 @@ struct OtlpFlags {
   std::string client_key;
   std::vector<std::string> headers;   // K=V
   std::vector<std::string> resource;  // K=V
-  std::size_t queue_size = 16;
+  std::size_t queue_size = 8;
   std::size_t max_request_size = 64 << 20;
   std::string retry_max_time = "5m";
 };
@@ -46,7 +46,7 @@ struct OtlpExporterConfig {
   std::string client_certificate;
   std::string client_key;
   KeyValues headers;
-  std::size_t queue_size = 16;
+  std::size_t queue_size = 8;
   std::size_t max_request_size = 64 << 20;
   std::chrono::milliseconds retry_max_time{300000};
 };

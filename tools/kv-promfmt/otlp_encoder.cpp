@@ -289,121 +289,184 @@ void json_write_point(std::string& out, const OtlpFamily& f, const OtlpPoint& p)
 }
 
 // ---------------------------------------------------------------------------
-// Requests. Every point is encoded once into `entries`; a request is then a
-// frame around runs of them, one Metric per run of a family. The framings
-// know the exact size a request will have, which is how a batch is split.
+// Requests, written straight into their bodies: one Metric per run of a
+// family's points in a request. A request is closed when the next point
+// would take it past max_size, and the family goes on in the next one.
 
+// The points [begin, end) of one family.
 struct Run {
   std::uint32_t family;
-  std::size_t begin, end;  // points
+  std::size_t begin, end;
 };
 
-struct Entries {
-  std::string bytes;
-  std::vector<std::size_t> offset;  // point i is bytes[offset[i], offset[i+1])
-  std::size_t size(std::size_t b, std::size_t e) const { return offset[e] - offset[b]; }
-};
+// A bound on the bytes the points take, from the lengths of their label
+// sets alone, to reserve a request's memory once: what is reserved and not
+// written is never touched, and so costs no memory.
+std::size_t estimated_size(const OtlpBatch& batch, std::size_t per_label_byte,
+                           std::size_t per_point) {
+  std::size_t n = 0;
+  for (const OtlpPoint& p : batch.points()) n += p.labels.size() * per_label_byte + per_point;
+  return n;
+}
 
-class ProtobufFraming {
+std::vector<Run> family_runs(const OtlpBatch& batch) {
+  std::vector<Run> runs;
+  const auto& points = batch.points();
+  for (std::size_t i = 0; i < points.size();) {
+    std::size_t j = i;
+    while (j < points.size() && points[j].family == points[i].family) ++j;
+    runs.push_back({points[i].family, i, j});
+    i = j;
+  }
+  return runs;
+}
+
+// Protobuf: a length comes before what it measures, so the points of a run
+// are sized first (which also decides where a request ends), then written.
+// The request's own header goes in front when the request is closed.
+class ProtobufRequests {
  public:
-  ProtobufFraming(const OtlpBatch& batch, const KeyValues& resource) : batch_(batch) {
+  ProtobufRequests(const OtlpBatch& batch, const KeyValues& resource, std::size_t max_size)
+      : batch_(batch), max_size_(max_size ? max_size : SIZE_MAX) {
     std::string attrs, scope;
     for (const auto& [k, v] : resource) append_field(attrs, tag::resource_attributes, pb_key_value(k, v));
     append_field(resource_field_, tag::resource, attrs);
     append_field(scope, tag::scope_name, kOtlpScopeName);
     append_field(scope_field_, tag::scope, scope);
-    for (const OtlpFamily& f : batch.families()) {
-      Family pf;
-      append_field(pf.head, tag::metric_name, f.name);
-      if (!f.help.empty()) append_field(pf.head, tag::metric_description, f.help);
-      if (std::string unit = otlp_unit(f.unit); !unit.empty())
-        append_field(pf.head, tag::metric_unit, unit);
-      if (is_sum(f)) {
-        pf.trailer += tag::sum_temporality;
-        append_varint(pf.trailer, kCumulative);
-        pf.trailer += tag::sum_monotonic;
-        append_varint(pf.trailer, 1);
-      }
-      append_field(pf.metadata, tag::metric_metadata,
-                   pb_key_value("prometheus.type", prometheus_type(f.type)));
-      families_.push_back(std::move(pf));
-    }
+    header_room_ = 2 * (1 + 10) + resource_field_.size() + scope_field_.size();
+    // Per label: the KeyValue framing; per point: times, value, flags, and a
+    // Metric's share.
+    reserve_ = std::min(max_size_, estimated_size(batch, 2, 96)) + header_room_ + 4096;
   }
 
-  Entries encode_points() const {
+  std::vector<std::string> encode() {
     const auto& points = batch_.points();
-    Entries e;
-    e.offset.resize(points.size() + 1);
-    e.bytes.reserve(points.size() * 96);
-    for (std::size_t i = 0; i < points.size(); ++i) {
-      // Sized and written at once, while its label set is in the cache.
-      const OtlpFamily& f = batch_.families()[points[i].family];
-      std::size_t size = pb_point_size(f, points[i]);
-      std::size_t at = e.offset[i] = e.bytes.size();
-      e.bytes.resize(at + field_size(size));
-      pb_write_point(e.bytes.data() + at, f, points[i], size);
+    std::vector<std::size_t> sizes;
+    for (const Run& run : family_runs(batch_)) {
+      const OtlpFamily& f = batch_.families()[run.family];
+      Family pf = family(f);
+      sizes.resize(run.end - run.begin);
+      for (std::size_t i = run.begin; i < run.end; ++i) sizes[i - run.begin] = pb_point_size(f, points[i]);
+      for (std::size_t i = run.begin; i < run.end;) {
+        // As many points as fit in the open request; at least one in a new one.
+        std::size_t bytes = 0, j = i;
+        for (; j < run.end; ++j) {
+          std::size_t more = bytes + field_size(sizes[j - run.begin]);
+          if (request_size(metric_bytes_ + metric_size(pf, more)) > max_size_ && (j > i || metric_bytes_ > 0))
+            break;
+          bytes = more;
+        }
+        if (j == i) {  // not even one: this request is full
+          close();
+          continue;
+        }
+        open();
+        write_metric(pf, f, i, j, bytes, sizes.data() + (i - run.begin));
+        i = j;
+      }
     }
-    e.offset[points.size()] = e.bytes.size();
-    return e;
-  }
-
-  // Sizes: of a Metric message of one run, as a field of ScopeMetrics, and
-  // of a whole request around metrics of `metric_bytes` in all.
-  std::size_t metric_size(std::uint32_t family, std::size_t point_bytes, std::size_t) const {
-    return field_size(metric_inner(family, point_bytes));
-  }
-  std::size_t request_size(std::size_t metric_bytes, std::size_t) const {
-    return field_size(resource_metrics_inner(metric_bytes));
-  }
-
-  std::string write(const std::vector<Run>& runs, const Entries& e) const {
-    std::size_t metric_bytes = 0;
-    for (const Run& r : runs) metric_bytes += metric_size(r.family, e.size(r.begin, r.end), 0);
-    std::string out;
-    out.reserve(request_size(metric_bytes, 0));
-    out += tag::request_resource_metrics;
-    append_varint(out, resource_metrics_inner(metric_bytes));
-    out += resource_field_;
-    out += tag::scope_metrics;
-    append_varint(out, scope_field_.size() + metric_bytes);
-    out += scope_field_;
-    for (const Run& r : runs) {
-      const Family& pf = families_[r.family];
-      std::size_t point_bytes = e.size(r.begin, r.end);
-      out += tag::metrics;
-      append_varint(out, metric_inner(r.family, point_bytes));
-      out += pf.head;
-      out += is_sum(batch_.families()[r.family]) ? tag::metric_sum : tag::metric_gauge;
-      append_varint(out, point_bytes + pf.trailer.size());
-      out.append(e.bytes, e.offset[r.begin], point_bytes);
-      out += pf.trailer;
-      out += pf.metadata;
-    }
-    return out;
+    close();
+    return std::move(bodies_);
   }
 
  private:
   struct Family {
     std::string head;      // name, description, unit
+    char data_tag;         // gauge or sum
     std::string trailer;   // after the points: a Sum's temporality and monotonicity
     std::string metadata;  // the metadata field
   };
-  std::size_t metric_inner(std::uint32_t family, std::size_t point_bytes) const {
-    const Family& pf = families_[family];
+
+  Family family(const OtlpFamily& f) const {
+    Family pf;
+    append_field(pf.head, tag::metric_name, f.name);
+    if (!f.help.empty()) append_field(pf.head, tag::metric_description, f.help);
+    if (std::string unit = otlp_unit(f.unit); !unit.empty()) append_field(pf.head, tag::metric_unit, unit);
+    pf.data_tag = is_sum(f) ? tag::metric_sum : tag::metric_gauge;
+    if (is_sum(f)) {
+      pf.trailer += tag::sum_temporality;
+      append_varint(pf.trailer, kCumulative);
+      pf.trailer += tag::sum_monotonic;
+      append_varint(pf.trailer, 1);
+    }
+    append_field(pf.metadata, tag::metric_metadata,
+                 pb_key_value("prometheus.type", prometheus_type(f.type)));
+    return pf;
+  }
+
+  static std::size_t metric_inner(const Family& pf, std::size_t point_bytes) {
     return pf.head.size() + field_size(point_bytes + pf.trailer.size()) + pf.metadata.size();
+  }
+  // A Metric as a field of ScopeMetrics.
+  static std::size_t metric_size(const Family& pf, std::size_t point_bytes) {
+    return field_size(metric_inner(pf, point_bytes));
   }
   std::size_t resource_metrics_inner(std::size_t metric_bytes) const {
     return resource_field_.size() + field_size(scope_field_.size() + metric_bytes);
   }
+  std::size_t request_size(std::size_t metric_bytes) const {
+    return field_size(resource_metrics_inner(metric_bytes));
+  }
+
+  // Writes points [begin, end), of the sizes given, as one Metric.
+  void write_metric(const Family& pf, const OtlpFamily& f, std::size_t begin, std::size_t end,
+                    std::size_t point_bytes, const std::size_t* sizes) {
+    std::size_t at = out_.size();
+    std::size_t size = metric_size(pf, point_bytes);
+    out_.resize(at + size);
+    char* p = out_.data() + at;
+    *p++ = tag::metrics;
+    p = put_varint(p, metric_inner(pf, point_bytes));
+    p = put_bytes(p, pf.head);
+    *p++ = pf.data_tag;
+    p = put_varint(p, point_bytes + pf.trailer.size());
+    for (std::size_t i = begin; i < end; ++i)
+      p = pb_write_point(p, f, batch_.points()[i], sizes[i - begin]);
+    p = put_bytes(p, pf.trailer);
+    put_bytes(p, pf.metadata);
+    metric_bytes_ += size;
+  }
+
+  void open() {
+    if (!out_.empty()) return;
+    out_.reserve(reserve_);
+    // Room for the request's header, which is written when it is closed.
+    out_.assign(header_room_, '\0');
+  }
+
+  void close() {
+    if (out_.empty()) return;
+    std::string header;
+    header += tag::request_resource_metrics;
+    append_varint(header, resource_metrics_inner(metric_bytes_));
+    header += resource_field_;
+    header += tag::scope_metrics;
+    append_varint(header, scope_field_.size() + metric_bytes_);
+    header += scope_field_;
+    std::size_t start = header_room_ - header.size();
+    std::memcpy(out_.data() + start, header.data(), header.size());
+    out_.erase(0, start);
+    bodies_.push_back(std::move(out_));
+    out_.clear();
+    metric_bytes_ = 0;
+  }
 
   const OtlpBatch& batch_;
+  std::size_t max_size_;
   std::string resource_field_, scope_field_;
-  std::vector<Family> families_;
+  std::size_t header_room_;
+  std::size_t reserve_;
+  std::string out_;  // the open request, after room for its header
+  std::size_t metric_bytes_ = 0;
+  std::vector<std::string> bodies_;
 };
 
-class JsonFraming {
+// JSON: points are appended as they come; one that takes the request past
+// max_size is taken back, and the request closed before it.
+class JsonRequests {
  public:
-  JsonFraming(const OtlpBatch& batch, const KeyValues& resource) : batch_(batch) {
+  JsonRequests(const OtlpBatch& batch, const KeyValues& resource, std::size_t max_size)
+      : batch_(batch), max_size_(max_size ? max_size : SIZE_MAX) {
     prefix_ = "{\"resourceMetrics\":[{\"resource\":{\"attributes\":[";
     for (std::size_t i = 0; i < resource.size(); ++i) {
       if (i) prefix_ += ',';
@@ -412,113 +475,87 @@ class JsonFraming {
     prefix_ += "]},\"scopeMetrics\":[{\"scope\":{\"name\":";
     append_json_string(prefix_, kOtlpScopeName);
     prefix_ += "},\"metrics\":[";
-    suffix_ = "]}]}]}";
-    for (const OtlpFamily& f : batch.families()) {
-      Family jf;
-      jf.head = "{\"name\":";
-      append_json_string(jf.head, f.name);
-      if (!f.help.empty()) {
-        jf.head += ",\"description\":";
-        append_json_string(jf.head, f.help);
-      }
-      if (std::string unit = otlp_unit(f.unit); !unit.empty()) {
-        jf.head += ",\"unit\":";
-        append_json_string(jf.head, unit);
-      }
-      jf.head += is_sum(f) ? ",\"sum\":{\"dataPoints\":[" : ",\"gauge\":{\"dataPoints\":[";
-      jf.tail = is_sum(f) ? "],\"aggregationTemporality\":2,\"isMonotonic\":true}" : "]}";
-      jf.tail += ",\"metadata\":[";
-      append_json_key_value(jf.tail, "prometheus.type", prometheus_type(f.type));
-      jf.tail += "]}";
-      families_.push_back(std::move(jf));
-    }
+    // Per label: {"key":..,"value":{"stringValue":..}} around it; per point:
+    // times, value, and a Metric's share.
+    reserve_ = std::min(max_size_, estimated_size(batch, 3, 224)) + prefix_.size() + 4096;
   }
 
-  Entries encode_points() const {
+  std::vector<std::string> encode() {
     const auto& points = batch_.points();
-    Entries e;
-    e.offset.resize(points.size() + 1);
-    e.bytes.reserve(points.size() * 160);
-    for (std::size_t i = 0; i < points.size(); ++i) {
-      e.offset[i] = e.bytes.size();
-      json_write_point(e.bytes, batch_.families()[points[i].family], points[i]);
-    }
-    e.offset[points.size()] = e.bytes.size();
-    return e;
-  }
-
-  std::size_t metric_size(std::uint32_t family, std::size_t point_bytes, std::size_t points) const {
-    const Family& jf = families_[family];
-    return jf.head.size() + point_bytes + (points - 1) + jf.tail.size();  // commas between points
-  }
-  std::size_t request_size(std::size_t metric_bytes, std::size_t metrics) const {
-    return prefix_.size() + metric_bytes + (metrics - 1) + suffix_.size();
-  }
-
-  std::string write(const std::vector<Run>& runs, const Entries& e) const {
-    std::string out = prefix_;
-    for (std::size_t r = 0; r < runs.size(); ++r) {
-      if (r) out += ',';
-      const Family& jf = families_[runs[r].family];
-      out += jf.head;
-      for (std::size_t i = runs[r].begin; i < runs[r].end; ++i) {
-        if (i != runs[r].begin) out += ',';
-        out.append(e.bytes, e.offset[i], e.offset[i + 1] - e.offset[i]);
+    for (const Run& run : family_runs(batch_)) {
+      const OtlpFamily& f = batch_.families()[run.family];
+      std::string head, tail;
+      family(f, head, tail);
+      bool in_metric = false;  // the open request has a Metric of this run
+      for (std::size_t i = run.begin; i < run.end;) {
+        std::size_t before = out_.size();
+        bool had_metric = in_metric;
+        if (out_.empty()) {
+          out_.reserve(reserve_);
+          out_ = prefix_;
+        }
+        if (!in_metric) {
+          if (metrics_ > 0) out_ += ',';
+          out_ += head;
+        } else {
+          out_ += ',';
+        }
+        json_write_point(out_, f, points[i]);
+        if (out_.size() + tail.size() + kSuffix.size() > max_size_ && points_ > 0) {
+          out_.resize(before);  // take the point back, close, and write it again
+          if (had_metric) out_ += tail;
+          close();
+          in_metric = false;
+          continue;
+        }
+        if (!had_metric) ++metrics_;
+        in_metric = true;
+        ++points_;
+        ++i;
       }
-      out += jf.tail;
+      if (in_metric) out_ += tail;
     }
-    out += suffix_;
-    return out;
+    close();
+    return std::move(bodies_);
   }
 
  private:
-  struct Family {
-    std::string head, tail;
-  };
-  const OtlpBatch& batch_;
-  std::string prefix_, suffix_;
-  std::vector<Family> families_;
-};
+  static constexpr std::string_view kSuffix = "]}]}]}";
 
-// Cuts the points into requests of at most max_size bytes (0: one request)
-// and writes them.
-template <typename Framing>
-std::vector<std::string> encode_requests(const OtlpBatch& batch, const Framing& framing,
-                                         std::size_t max_size) {
-  const auto& points = batch.points();
-  std::vector<std::string> bodies;
-  if (points.empty()) return bodies;
-  Entries e = framing.encode_points();
-
-  std::vector<Run> runs;
-  std::size_t closed_bytes = 0;  // the metrics of every run but the last
-  auto run_bytes = [&](const Run& r) {
-    return framing.metric_size(r.family, e.size(r.begin, r.end), r.end - r.begin);
-  };
-  for (std::size_t i = 0; i < points.size(); ++i) {
-    bool extends = !runs.empty() && runs.back().family == points[i].family;
-    Run next = extends ? Run{runs.back().family, runs.back().begin, i + 1}
-                       : Run{points[i].family, i, i + 1};
-    std::size_t metrics = extends ? closed_bytes : closed_bytes + (runs.empty() ? 0 : run_bytes(runs.back()));
-    std::size_t count = runs.size() + (extends ? 0 : 1);
-    if (max_size > 0 && !runs.empty() &&
-        framing.request_size(metrics + run_bytes(next), count) > max_size) {
-      bodies.push_back(framing.write(runs, e));
-      runs.clear();
-      closed_bytes = 0;
-      runs.push_back({points[i].family, i, i + 1});
-      continue;
+  static void family(const OtlpFamily& f, std::string& head, std::string& tail) {
+    head = "{\"name\":";
+    append_json_string(head, f.name);
+    if (!f.help.empty()) {
+      head += ",\"description\":";
+      append_json_string(head, f.help);
     }
-    if (extends) {
-      runs.back() = next;
-    } else {
-      if (!runs.empty()) closed_bytes += run_bytes(runs.back());
-      runs.push_back(next);
+    if (std::string unit = otlp_unit(f.unit); !unit.empty()) {
+      head += ",\"unit\":";
+      append_json_string(head, unit);
     }
+    head += is_sum(f) ? ",\"sum\":{\"dataPoints\":[" : ",\"gauge\":{\"dataPoints\":[";
+    tail = is_sum(f) ? "],\"aggregationTemporality\":2,\"isMonotonic\":true}" : "]}";
+    tail += ",\"metadata\":[";
+    append_json_key_value(tail, "prometheus.type", prometheus_type(f.type));
+    tail += "]}";
   }
-  bodies.push_back(framing.write(runs, e));
-  return bodies;
-}
+
+  void close() {
+    if (out_.empty()) return;
+    out_ += kSuffix;
+    bodies_.push_back(std::move(out_));
+    out_.clear();
+    metrics_ = points_ = 0;
+  }
+
+  const OtlpBatch& batch_;
+  std::size_t max_size_;
+  std::string prefix_;
+  std::size_t reserve_;
+  std::string out_;  // the open request
+  std::size_t metrics_ = 0, points_ = 0;  // in the open request
+  std::vector<std::string> bodies_;
+};
 
 struct UnitName {
   std::string_view prometheus, ucum;
@@ -559,9 +596,8 @@ std::string otlp_unit(std::string_view unit) {
 
 std::vector<std::string> encode_otlp(const OtlpBatch& batch, const KeyValues& resource,
                                      OtlpEncoding encoding, std::size_t max_size) {
-  if (encoding == OtlpEncoding::protobuf)
-    return encode_requests(batch, ProtobufFraming(batch, resource), max_size);
-  return encode_requests(batch, JsonFraming(batch, resource), max_size);
+  if (encoding == OtlpEncoding::protobuf) return ProtobufRequests(batch, resource, max_size).encode();
+  return JsonRequests(batch, resource, max_size).encode();
 }
 
 }  // namespace kv::promfmt

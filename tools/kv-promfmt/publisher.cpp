@@ -122,9 +122,8 @@ void Publisher::write_stdout(const MergedView& view) {
 void Publisher::write_stdout_otlp(const OtlpBatch& batch) {
   // One ExportMetricsServiceRequest per line; an empty merge is an empty one.
   std::vector<std::string> bodies = encode_otlp(batch, options_.otlp.resource, OtlpEncoding::json);
-  std::string line = bodies.empty() ? std::string("{}") : std::move(bodies.front());
-  line += '\n';
-  write_all(STDOUT_FILENO, line);
+  write_all(STDOUT_FILENO, bodies.empty() ? std::string_view("{}") : std::string_view(bodies.front()));
+  write_all(STDOUT_FILENO, "\n");
 }
 
 void Publisher::write_textfile(const MergedView& view) {
