@@ -313,6 +313,7 @@ OtlpExporter::Outcome OtlpExporter::send(HttpClient& client, Item& item,
         continue;
       }
       bodies.push_back(config_.gzip ? gzip_compress(body) : std::move(body));
+      std::string().swap(body);  // its compressed copy is kept, not both
     }
     item.bodies = std::move(bodies);
     item.batch.reset();  // the snapshots can go
