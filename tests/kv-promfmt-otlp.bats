@@ -346,7 +346,8 @@ EOF
   done
   wait_for 100 grep -q "Couldn't connect" "$TEST_TMP/promfmt.log"
   start_receiver --port "$port"
-  wait_for 200 grep -q 'snapshot 5 delivered' "$TEST_TMP/promfmt.log"
+  # Retries back off up to 30 s apart: wait long enough for the next one.
+  wait_for 450 grep -q 'snapshot 5 delivered' "$TEST_TMP/promfmt.log"
   assert_all_decoded
   local delivered
   delivered="$(accepted)"
