@@ -27,7 +27,7 @@ endif
 
 # The tools, and what each links besides common/ (s6's deps-exe, in one place).
 TOOLS             := kv-promfmt kv-domstats kv-watch kv-rulesgen
-kv-promfmt_LIBS   := spdlog simdjson cpp-httplib zlib
+kv-promfmt_LIBS   := spdlog simdjson cpp-httplib zlib libcurl
 kv-domstats_LIBS  := spdlog simdjson libvirt libvirt-qemu libxml-2.0
 kv-watch_LIBS     := spdlog simdjson libcurl yaml-cpp
 kv-rulesgen_LIBS  := spdlog yaml-cpp
@@ -124,16 +124,21 @@ DEPS_TEST  := bats mandoc jq curl wrk prometheus prometheus-node-exporter python
 # kubectl talks to the API simulator; Debian's kubernetes-client is installed
 # only when no kubectl is on PATH (a cloud SDK's kubectl package conflicts).
 KUBECTL_PKG := $(if $(shell command -v kubectl),,kubernetes-client)
+# node and npm run the OTLP test receiver, which npm gives the official OTLP
+# definitions at test time; Debian's packages only when none is on PATH (a
+# Node.js from elsewhere bundles npm and conflicts with Debian's).
+NODE_PKGS   := $(if $(shell command -v npm),,nodejs npm)
 DEPS_BENCH := golang-github-prometheus-common-dev hyperfine time \
-              prometheus-libvirt-exporter collectd-core libmicrohttpd12 libprotobuf-c1
+              prometheus-libvirt-exporter collectd-core libmicrohttpd12 libprotobuf-c1 \
+              protobuf-compiler libprotobuf-dev
 deps:
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-	    $(DEPS_BUILD) $(DEPS_TEST) $(DEPS_BENCH) $(KUBECTL_PKG)
+	    $(DEPS_BUILD) $(DEPS_TEST) $(DEPS_BENCH) $(KUBECTL_PKG) $(NODE_PKGS)
 
 # Runs `make deps` only when something is missing, so a ready machine stays quiet.
 check-deps:
-	@missing=$$(dpkg-query -W -f='$${Status} $${Package}\n' $(DEPS_BUILD) $(DEPS_TEST) $(DEPS_BENCH) $(KUBECTL_PKG) 2>&1 \
+	@missing=$$(dpkg-query -W -f='$${Status} $${Package}\n' $(DEPS_BUILD) $(DEPS_TEST) $(DEPS_BENCH) $(KUBECTL_PKG) $(NODE_PKGS) 2>&1 \
 	    | grep -v '^install ok installed' || true); \
 	if [ -n "$$missing" ]; then echo "missing dependencies, running make deps"; $(MAKE) deps; fi
 

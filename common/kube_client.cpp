@@ -1,5 +1,8 @@
 #include "kube_client.hpp"
 
+#include "clock.hpp"
+#include "http_client.hpp"
+
 #include <curl/curl.h>
 #include <sys/stat.h>
 
@@ -16,7 +19,7 @@ using Clock = std::chrono::steady_clock;
 
 void global_init() {
   static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  std::call_once(once, [] { http_client_global_init(); });
 }
 
 std::string trimmed(std::string s) {
@@ -101,9 +104,7 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
     for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     std::string value = trimmed(std::string(line.substr(colon + 1)));
     if (name == "retry-after") {
-      char* end = nullptr;
-      long secs = std::strtol(value.c_str(), &end, 10);
-      if (end != value.c_str() && *end == '\0' && secs >= 0) t->response.retry_after = std::chrono::seconds(secs);
+      t->response.retry_after = parse_retry_after(value, now_ms() / 1000);
     } else if (name == "content-type") {
       t->response.content_type = value;
     }
@@ -287,13 +288,6 @@ KubeResponse KubeSession::perform(const std::string& path, const KubeRequestLimi
   }
   if (!t.got_headers) t.response.status = 0;  // no response at all
   return std::move(t.response);
-}
-
-std::string libcurl_version() {
-  auto* v = curl_version_info(CURLVERSION_NOW);
-  std::string out = std::string("libcurl ") + v->version;
-  if (v->ssl_version) out += std::string(" (") + v->ssl_version + ")";
-  return out;
 }
 
 std::string describe_failure(const KubeResponse& r) {

@@ -83,9 +83,6 @@ class KubeSession {
   void* curl_ = nullptr;
 };
 
-// "libcurl 7.88.1 (OpenSSL/3.0.x)" for --version.
-std::string libcurl_version();
-
 // A short description of a failed response for messages: the Status
 // message the API server sent, or the start of the body.
 std::string describe_failure(const KubeResponse& r);

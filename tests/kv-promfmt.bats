@@ -22,7 +22,7 @@ teardown() {
 @test "--version names the tool and the libraries it runs with" {
   run kv-promfmt --version
   assert_success
-  [[ "$output" =~ ^kv-promfmt\ .+\ \(simdjson\ [0-9.]+,\ cpp-httplib\ [0-9.]+,\ zlib\ [0-9.]+,\ spdlog\ [0-9.]+\)$ ]] || flunk "$output"
+  [[ "$output" =~ ^kv-promfmt\ .+\ \(simdjson\ [0-9.]+,\ cpp-httplib\ [0-9.]+,\ zlib\ [0-9.]+,\ spdlog\ [0-9.]+,\ libcurl\ [0-9.]+\)$ ]] || flunk "$output"
 }
 
 @test "usage errors exit 2 with the reason on stderr" {

@@ -1,5 +1,6 @@
 // kv-promfmt: turns the sample stream into Prometheus text or OpenMetrics,
-// on stdout, as an atomically replaced textfile, or served over HTTP.
+// on stdout, as an atomically replaced textfile, or served over HTTP; and
+// into OTLP, on stdout or pushed to an OpenTelemetry collector.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -22,10 +23,12 @@
 #include "cli.hpp"
 #include "duration.hpp"
 #include "exit_codes.hpp"
+#include "http_client.hpp"
 #include "input_reader.hpp"
 #include "logging.hpp"
 #include "metrics_server.hpp"
 #include "options.hpp"
+#include "otlp_exporter.hpp"
 #include "process.hpp"
 #include "publisher.hpp"
 #include "self_metrics.hpp"
@@ -42,18 +45,79 @@ constexpr const char* kTool = "kv-promfmt";
 std::string libraries() {
   return std::string("simdjson " KV_STRINGIFY(SIMDJSON_VERSION) ", cpp-httplib " CPPHTTPLIB_VERSION) +
          ", zlib " + zlibVersion() + ", spdlog " + std::to_string(SPDLOG_VER_MAJOR) + "." +
-         std::to_string(SPDLOG_VER_MINOR) + "." + std::to_string(SPDLOG_VER_PATCH);
+         std::to_string(SPDLOG_VER_MINOR) + "." + std::to_string(SPDLOG_VER_PATCH) +
+         ", libcurl " + libcurl_version();
 }
 
-void setup_cli(CLI::App& app, Options& o, std::string& format, std::string& stale_after) {
+// The options that only mean something when pushing over OTLP.
+constexpr const char* kPushOnlyOptions[] = {
+    "--otlp-protocol",    "--otlp-header",          "--otlp-compression",
+    "--otlp-timeout",     "--otlp-certificate",     "--otlp-client-certificate",
+    "--otlp-client-key",  "--otlp-queue-size",      "--otlp-max-request-size",
+    "--otlp-retry-max-time"};
+
+void setup_otlp_cli(CLI::App& app, OtlpFlags& f) {
+  app.add_flag("--otlp", f.push,
+               "Push each snapshot over OTLP/HTTP to the endpoint of the OTEL_EXPORTER_OTLP_* "
+               "variables, else http://localhost:4318/v1/metrics");
+  app.add_option("--otlp-endpoint", f.endpoint,
+                 "Push each snapshot over OTLP/HTTP to URL, used as it is (implies --otlp)")
+      ->type_name("URL");
+  app.add_option("--otlp-protocol", f.protocol,
+                 "OTLP encoding: http/protobuf (the default) or http/json")
+      ->check(CLI::IsMember({"http/protobuf", "http/json"}))
+      ->type_name("PROTOCOL");
+  app.add_option("--otlp-header", f.headers,
+                 "Send the HTTP header NAME=VALUE with OTLP requests (repeatable)")
+      ->type_name("NAME=VALUE")
+      ->allow_extra_args(false);
+  app.add_option("--otlp-compression", f.compression,
+                 "Compress OTLP requests: gzip (the default) or none")
+      ->check(CLI::IsMember({"gzip", "none"}))
+      ->type_name("ALGORITHM");
+  app.add_option("--otlp-timeout", f.timeout,
+                 "Give up an OTLP request after DURATION (default 10s; 0: no limit)")
+      ->type_name("DURATION");
+  app.add_option("--otlp-certificate", f.certificate,
+                 "Trust the CA certificates in FILE (PEM) for an https endpoint")
+      ->type_name("FILE");
+  app.add_option("--otlp-client-certificate", f.client_certificate,
+                 "Present the client certificate in FILE (PEM), for mutual TLS")
+      ->type_name("FILE");
+  app.add_option("--otlp-client-key", f.client_key, "The key of the client certificate (PEM)")
+      ->type_name("FILE");
+  app.add_option("--otlp-resource", f.resource,
+                 "Add the resource attribute KEY=VALUE to OTLP data (repeatable)")
+      ->type_name("KEY=VALUE")
+      ->allow_extra_args(false);
+  app.add_option("--otlp-queue-size", f.queue_size,
+                 "Snapshots that may wait to be pushed; beyond, the oldest is dropped")
+      ->type_name("N")
+      ->default_str(std::to_string(f.queue_size))
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100000}));
+  app.add_option("--otlp-max-request-size", f.max_request_size,
+                 "Split a snapshot into OTLP requests of at most BYTES before compression")
+      ->type_name("BYTES")
+      ->default_str(std::to_string(f.max_request_size))
+      ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 30));
+  app.add_option("--otlp-retry-max-time", f.retry_max_time,
+                 "Give up on a snapshot DURATION after it was queued (0: do not retry)")
+      ->type_name("DURATION")
+      ->default_str(f.retry_max_time);
+}
+
+void setup_cli(CLI::App& app, Options& o, std::string& format, std::string& stale_after,
+               OtlpFlags& otlp) {
   app.description(
       "Reads the KubeVirt monitoring sample stream (NDJSON) from stdin or the INPUT files and "
       "FIFOs, and writes it as Prometheus text or OpenMetrics: on stdout (the default), as an "
-      "atomically replaced node_exporter textfile, or served over HTTP.");
+      "atomically replaced node_exporter textfile, or served over HTTP; or as OTLP, on stdout "
+      "or pushed to an OpenTelemetry collector.");
   app.add_option("INPUT", o.inputs,
                  "Input files or FIFOs, each one source; '-' is stdin (the default)");
-  app.add_option("-f,--format", format, "Output format on stdout: prometheus or openmetrics")
-      ->check(CLI::IsMember({"prometheus", "openmetrics"}))
+  app.add_option("-f,--format", format,
+                 "Output format on stdout: prometheus, openmetrics or otlp-json")
+      ->check(CLI::IsMember({"prometheus", "openmetrics", "otlp-json"}))
       ->default_str("prometheus");
   app.add_option("--textfile", o.textfile,
                  "Atomically replace PATH with each snapshot (Prometheus text, for "
@@ -81,6 +145,7 @@ void setup_cli(CLI::App& app, Options& o, std::string& format, std::string& stal
       ->type_name("BYTES")
       ->default_str(std::to_string(o.max_line_size))
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 30));
+  setup_otlp_cli(app, otlp);
   app.add_option("--log-level", o.log_level, std::string("Log level: ") + kLogLevels)
       ->check(CLI::IsMember({"error", "warning", "info", "debug"}))
       ->default_str("info");
@@ -106,12 +171,24 @@ int main(int argc, char** argv) {
   protect_standard_fds();
   Options o;
   std::string format = "prometheus", stale_after = "5m";
+  OtlpFlags otlp;
   CLI::App app{"", kTool};
-  setup_cli(app, o, format, stale_after);
+  setup_cli(app, o, format, stale_after, otlp);
   if (auto code = parse_command_line(app, argc, argv)) return *code;
 
   o.format = format == "openmetrics" ? ExpositionFormat::openmetrics
                                      : ExpositionFormat::prometheus_text;
+  o.otlp_json = format == "otlp-json";
+  otlp.push = otlp.push || !otlp.endpoint.empty();
+  for (const char* name : kPushOnlyOptions)
+    if (!otlp.push && app.count(name) > 0)
+      return usage_error(app, std::string(name) + " needs --otlp or --otlp-endpoint");
+  if (!otlp.push && !o.otlp_json && !otlp.resource.empty())
+    return usage_error(app, "--otlp-resource needs --otlp, --otlp-endpoint or --format otlp-json");
+  if (otlp.push || o.otlp_json) {
+    o.otlp = resolve_otlp_settings(otlp, [](const char* name) { return std::getenv(name); });
+    if (!o.otlp.error.empty()) return usage_error(app, o.otlp.error);
+  }
   if (auto d = parse_duration(stale_after)) o.stale_after = *d;
   else return usage_error(app, "--stale-after: \"" + stale_after + "\" is not a duration (like 30s, 5m, 1h)");
   if (o.inputs.empty()) o.inputs.push_back("-");
@@ -133,6 +210,7 @@ int main(int argc, char** argv) {
                  o.textfile);
   if (!o.textfile.empty() && o.timestamps && o.listen.empty())
     spdlog::warn("--timestamps has no effect on --textfile: node_exporter refuses timestamps");
+  for (const auto& warning : o.otlp.warnings) spdlog::warn("{}", warning);
 
   int signal_fd = termination_signal_fd();
   int stop_fd = ::eventfd(0, EFD_CLOEXEC);
@@ -144,8 +222,24 @@ int main(int argc, char** argv) {
 
   std::vector<std::string> names;
   for (const auto& in : o.inputs) names.push_back(input_name(in));
-  SelfMetrics self(names, !o.textfile.empty());
-  Publisher publisher(o, self, names);
+  SelfMetrics self(names, !o.textfile.empty(), o.otlp_push());
+  std::unique_ptr<OtlpExporter> exporter;
+  if (o.otlp_push()) {
+    try {
+      http_client_global_init();
+      exporter = std::make_unique<OtlpExporter>(*o.otlp.exporter, o.otlp.resource, self,
+                                                std::string(kTool) + "/" + KV_VERSION);
+    } catch (const std::exception& e) {
+      spdlog::error("{}", e.what());
+      return kExitFailure;
+    }
+    const OtlpExporterConfig& c = *o.otlp.exporter;
+    spdlog::info("pushing each snapshot to {} over OTLP/HTTP ({}{})", c.url,
+                 c.protocol == OtlpProtocol::http_json ? "JSON" : "protobuf",
+                 c.gzip ? ", gzip" : "");
+    exporter->start();
+  }
+  Publisher publisher(o, self, names, exporter.get());
 
   MetricsServer server(publisher, o.stale_after);
   if (!o.listen.empty()) {
@@ -213,7 +307,7 @@ int main(int argc, char** argv) {
     if (!running || finished < o.inputs.size() || all_ended) continue;
     all_ended = true;
     if (o.listen.empty()) {
-      running = false;
+      running = false;  // with --otlp, the queue is drained below
     } else if (!o.keep_serving) {
       spdlog::error("every input ended; exiting so that a supervisor restarts the pipeline "
                     "(--keep-serving keeps serving the last snapshots)");
@@ -230,6 +324,53 @@ int main(int argc, char** argv) {
   if (!publisher.close(std::chrono::seconds(5)))
     spdlog::warn("a snapshot was still being written after 5s; exiting anyway");
 
+  // What is queued for the OTLP endpoint: a one-shot push waits for it,
+  // retries included; a signal or a server whose input ended gives it
+  // one last try of at most five seconds.
+  bool otlp_undelivered = false;
+  if (exporter) {
+    auto quick_exit = [&] {
+      exporter->stop_retrying();
+      return exporter->drain(std::chrono::steady_clock::now() + std::chrono::seconds(5));
+    };
+    bool delivered;
+    if (signalled || !o.listen.empty()) {
+      delivered = quick_exit();
+    } else {
+      // Retries may take long (--otlp-retry-max-time): a signal cuts them short.
+      for (;;) {
+        if (exporter->drain(std::chrono::steady_clock::now() + std::chrono::milliseconds(200))) {
+          delivered = true;
+          break;
+        }
+        pollfd fd = {signal_fd, POLLIN, 0};
+        signalfd_siginfo info;
+        if (::poll(&fd, 1, 0) > 0 && ::read(signal_fd, &info, sizeof info) > 0) {
+          spdlog::info("received {} while pushing the last snapshots; exiting",
+                       strsignal(static_cast<int>(info.ssi_signo)));
+          signalled = true;
+          delivered = quick_exit();
+          break;
+        }
+        if (exporter->idle()) {
+          delivered = false;
+          break;
+        }
+      }
+    }
+    if (!delivered) {
+      spdlog::error("OTLP: the last snapshot was not delivered to {}", o.otlp.exporter->url);
+      otlp_undelivered = true;
+    }
+    OtlpCounts c = self.otlp_counts();
+    std::uint64_t failed = 0;
+    for (auto n : c.failed) failed += n;
+    spdlog::info("OTLP: {} snapshots delivered, {} not delivered (rejected {}, retries exhausted "
+                 "{}, too large {}), {} dropped from the queue, {} retries, {} bytes sent",
+                 c.exported, failed, c.failed[0], c.failed[1], c.failed[2], c.dropped, c.retried,
+                 c.sent_bytes);
+  }
+
   int code = kExitOk;
   if (!signalled) {
     std::lock_guard lock(results_mu);
@@ -243,7 +384,8 @@ int main(int argc, char** argv) {
       rejected += r.rejected;
     }
     if (output_closed) code = kExitOk;  // the reader of our stdout went away
-    else if (output_failed || read_error || publisher.textfile_failed()) code = kExitFailure;
+    else if (output_failed || read_error || publisher.textfile_failed() || otlp_undelivered)
+      code = kExitFailure;
     else if (strict) code = kExitInvalidInput;
     else if (!o.listen.empty() && all_ended) code = kExitFailure;
     else if (rejected > 0) {

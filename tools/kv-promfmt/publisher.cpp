@@ -8,6 +8,7 @@
 #include "clock.hpp"
 #include "gzip.hpp"
 #include "logging.hpp"
+#include "otlp_encoder.hpp"
 
 namespace kv::promfmt {
 
@@ -45,11 +46,12 @@ std::shared_ptr<const std::string> Exposition::body(ExpositionFormat format, boo
 }
 
 Publisher::Publisher(const Options& options, SelfMetrics& self,
-                     std::vector<std::string> input_names)
+                     std::vector<std::string> input_names, OtlpExporter* exporter)
     : options_(options),
       self_(self),
       names_(std::move(input_names)),
-      latest_(names_.size()) {}
+      latest_(names_.size()),
+      exporter_(exporter) {}
 
 std::shared_ptr<const Exposition> Publisher::current() const {
   std::lock_guard lock(current_mu_);
@@ -69,6 +71,9 @@ void Publisher::publish(std::size_t input, std::shared_ptr<const Snapshot> snaps
 
   std::vector<std::shared_ptr<const Snapshot>> all = latest_;
   if (options_.with_self_metrics()) all.push_back(self_.snapshot());
+  bool otlp = exporter_ || (options_.otlp_json && options_.to_stdout());
+  std::vector<std::shared_ptr<const Snapshot>> otlp_snapshots;
+  if (otlp) otlp_snapshots = all;
   // With --listen the merge lives on in the Exposition the server sends;
   // otherwise it is rendered right here and dropped.
   std::shared_ptr<const Exposition> expo;
@@ -85,8 +90,17 @@ void Publisher::publish(std::size_t input, std::shared_ptr<const Snapshot> snaps
                    "input's and dropped the rest",
                    name);
 
-  if (options_.to_stdout()) write_stdout(view);
+  // OTLP needs every merge, in order: counters keep their start times and
+  // vanished series are marked from one to the next.
+  std::shared_ptr<const OtlpBatch> batch;
+  if (otlp) batch = otlp_series_.next(view, std::move(otlp_snapshots), now);
+
+  if (options_.to_stdout()) {
+    if (options_.otlp_json) write_stdout_otlp(*batch);
+    else write_stdout(view);
+  }
   if (!options_.textfile.empty()) write_textfile(view);
+  if (exporter_) exporter_->enqueue(std::move(batch));
   if (expo) {
     std::lock_guard cur(current_mu_);
     current_ = std::move(expo);
@@ -103,6 +117,13 @@ bool Publisher::close(std::chrono::milliseconds timeout) {
 void Publisher::write_stdout(const MergedView& view) {
   RenderBuffer out([](std::string_view chunk) { write_all(STDOUT_FILENO, chunk); });
   render(view, {options_.format, options_.timestamps}, out);
+}
+
+void Publisher::write_stdout_otlp(const OtlpBatch& batch) {
+  // One ExportMetricsServiceRequest per line; an empty merge is an empty one.
+  std::vector<std::string> bodies = encode_otlp(batch, options_.otlp.resource, OtlpEncoding::json);
+  write_all(STDOUT_FILENO, bodies.empty() ? std::string_view("{}") : std::string_view(bodies.front()));
+  write_all(STDOUT_FILENO, "\n");
 }
 
 void Publisher::write_textfile(const MergedView& view) {

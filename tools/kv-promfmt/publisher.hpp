@@ -1,5 +1,6 @@
 // Holds the latest snapshot of every input and publishes their merge to the
-// sinks: stdout, the textfile, and the exposition the HTTP server serves.
+// sinks: stdout, the textfile, the exposition the HTTP server serves, and
+// the OTLP exporter's queue.
 #pragma once
 
 #include <array>
@@ -14,6 +15,8 @@
 
 #include "exposition.hpp"
 #include "options.hpp"
+#include "otlp_batch.hpp"
+#include "otlp_exporter.hpp"
 #include "self_metrics.hpp"
 #include "snapshot.hpp"
 
@@ -45,7 +48,9 @@ class Exposition {
 
 class Publisher {
  public:
-  Publisher(const Options& options, SelfMetrics& self, std::vector<std::string> input_names);
+  // `exporter` (may be null) gets every merge as an OTLP batch.
+  Publisher(const Options& options, SelfMetrics& self, std::vector<std::string> input_names,
+            OtlpExporter* exporter = nullptr);
 
   // Replaces the input's snapshot and publishes. Throws std::system_error
   // when stdout is gone (EPIPE) or cannot be written.
@@ -61,6 +66,7 @@ class Publisher {
 
  private:
   void write_stdout(const MergedView& view);
+  void write_stdout_otlp(const OtlpBatch& batch);
   void write_textfile(const MergedView& view);
 
   const Options& options_;
@@ -74,6 +80,8 @@ class Publisher {
   mutable std::mutex current_mu_;
   std::shared_ptr<const Exposition> current_;
   std::atomic<bool> textfile_failed_{false};
+  OtlpExporter* exporter_;
+  OtlpSeriesTracker otlp_series_;  // counter start times and vanished series, merge to merge
 };
 
 }  // namespace kv::promfmt

@@ -4,8 +4,17 @@
 
 namespace kv::promfmt {
 
-SelfMetrics::SelfMetrics(std::vector<std::string> input_names, bool with_textfile)
-    : with_textfile_(with_textfile) {
+std::string_view to_string(OtlpFailure failure) {
+  switch (failure) {
+    case OtlpFailure::rejected: return "rejected";
+    case OtlpFailure::retries_exhausted: return "retries_exhausted";
+    case OtlpFailure::too_large: return "too_large";
+  }
+  return "unknown";
+}
+
+SelfMetrics::SelfMetrics(std::vector<std::string> input_names, bool with_textfile, bool with_otlp)
+    : with_textfile_(with_textfile), with_otlp_(with_otlp) {
   for (auto& name : input_names) inputs_.push_back(PerInput{std::move(name)});
 }
 
@@ -27,6 +36,46 @@ void SelfMetrics::published(std::size_t input, std::size_t samples, std::size_t 
 void SelfMetrics::textfile_error() {
   std::lock_guard lock(mu_);
   ++textfile_errors_;
+}
+
+void SelfMetrics::otlp_exported() {
+  std::lock_guard lock(mu_);
+  ++otlp_.exported;
+}
+
+void SelfMetrics::otlp_failed(OtlpFailure failure) {
+  std::lock_guard lock(mu_);
+  ++otlp_.failed[static_cast<std::size_t>(failure)];
+}
+
+void SelfMetrics::otlp_retried() {
+  std::lock_guard lock(mu_);
+  ++otlp_.retried;
+}
+
+void SelfMetrics::otlp_dropped() {
+  std::lock_guard lock(mu_);
+  ++otlp_.dropped;
+}
+
+void SelfMetrics::otlp_queue(std::size_t snapshots) {
+  std::lock_guard lock(mu_);
+  otlp_.queue = snapshots;
+}
+
+void SelfMetrics::otlp_sent_bytes(std::uint64_t bytes) {
+  std::lock_guard lock(mu_);
+  otlp_.sent_bytes += bytes;
+}
+
+void SelfMetrics::otlp_rejected_points(std::uint64_t points) {
+  std::lock_guard lock(mu_);
+  otlp_.rejected_points += points;
+}
+
+OtlpCounts SelfMetrics::otlp_counts() const {
+  std::lock_guard lock(mu_);
+  return otlp_;
 }
 
 std::uint64_t SelfMetrics::rejected_total() const {
@@ -67,6 +116,20 @@ std::shared_ptr<Snapshot> SelfMetrics::snapshot() const {
   if (with_textfile_)
     add(MetricId::kv_promfmt_textfile_write_errors_total, {},
         static_cast<double>(textfile_errors_));
+  if (with_otlp_) {
+    add(MetricId::kv_promfmt_otlp_exported_snapshots_total, {},
+        static_cast<double>(otlp_.exported));
+    for (std::size_t f = 0; f < kOtlpFailureCount; ++f)
+      add(MetricId::kv_promfmt_otlp_failed_snapshots_total,
+          {{"reason", std::string(to_string(static_cast<OtlpFailure>(f)))}},
+          static_cast<double>(otlp_.failed[f]));
+    add(MetricId::kv_promfmt_otlp_retries_total, {}, static_cast<double>(otlp_.retried));
+    add(MetricId::kv_promfmt_otlp_dropped_snapshots_total, {}, static_cast<double>(otlp_.dropped));
+    add(MetricId::kv_promfmt_otlp_queue_snapshots, {}, static_cast<double>(otlp_.queue));
+    add(MetricId::kv_promfmt_otlp_sent_bytes_total, {}, static_cast<double>(otlp_.sent_bytes));
+    add(MetricId::kv_promfmt_otlp_rejected_points_total, {},
+        static_cast<double>(otlp_.rejected_points));
+  }
   return builder.finish("kv-promfmt");
 }
 

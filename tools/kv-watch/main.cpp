@@ -16,6 +16,7 @@
 #include "cli.hpp"
 #include "duration.hpp"
 #include "exit_codes.hpp"
+#include "http_client.hpp"
 #include "kube_client.hpp"
 #include "kube_config.hpp"
 #include "kv-watch/builtin_configs.hpp"
@@ -211,7 +212,7 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", s.log_level, std::string("Log level: ") + kLogLevels)
       ->check(CLI::IsMember({"error", "warning", "info", "debug"}))
       ->default_str("info");
-  app.set_version_flag("--version", [] { return version_string(kTool, libcurl_version()); },
+  app.set_version_flag("--version", [] { return version_string(kTool, "libcurl " + libcurl_version()); },
                        "Print the version and exit");
   app.set_help_flag("-h,--help", "Print this help and exit");
   app.footer("Exit status: 0 ok, 1 runtime failure, 2 usage error, 3 some replayed records were "
