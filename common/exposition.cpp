@@ -66,31 +66,6 @@ void append_series(std::string& out, std::string_view name, const Series& s,
   out += '\n';
 }
 
-// Visits a family's series in label order; on equal label sets the part of
-// the later input wins. One part (the common case) is a plain loop.
-template <typename Visit>
-void for_each_series(const MergedFamily& family, Visit&& visit) {
-  if (family.parts.size() == 1) {
-    for (const Series& s : family.parts[0]) visit(s);
-    return;
-  }
-  std::vector<std::size_t> pos(family.parts.size(), 0);
-  for (;;) {
-    const Series* best = nullptr;
-    for (std::size_t p = 0; p < family.parts.size(); ++p) {
-      if (pos[p] == family.parts[p].size()) continue;
-      const Series& s = family.parts[p][pos[p]];
-      // On equal label sets the later part is taken: later inputs win.
-      if (!best || !label_set_less(best->labels, s.labels)) best = &s;
-    }
-    if (!best) return;
-    std::string_view labels = best->labels;
-    for (std::size_t p = 0; p < family.parts.size(); ++p)
-      if (pos[p] < family.parts[p].size() && family.parts[p][pos[p]].labels == labels) ++pos[p];
-    visit(*best);
-  }
-}
-
 constexpr std::string_view kTotal = "_total";
 
 }  // namespace
@@ -169,7 +144,7 @@ void render(const MergedView& view, const RenderOptions& options, RenderBuffer& 
       out += ' ';
       out += to_string(m.type);
       out += '\n';
-      for_each_series(m, [&](const Series& s) {
+      for_each_merged_series(m, [&](const Series& s) {
         append_series(out, m.name, s, options);
         buffer.maybe_flush();
       });
@@ -198,7 +173,7 @@ void render(const MergedView& view, const RenderOptions& options, RenderBuffer& 
         append_escaped_help(out, m.help, options.format);
         out += '\n';
       }
-      for_each_series(m, [&](const Series& s) {
+      for_each_merged_series(m, [&](const Series& s) {
         append_series(out, m.name, s, options);
         buffer.maybe_flush();
       });

@@ -45,6 +45,32 @@ struct MergedView {
 // left out.
 MergedView merge_snapshots(std::span<const Snapshot* const> snapshots);
 
+// Visits a merged family's series in label order; on equal label sets the
+// part of the later input wins. Every output (text, OpenMetrics, OTLP)
+// walks families this way, so all carry the same series. One part (the
+// common case) is a plain loop.
+template <typename Visit>
+void for_each_merged_series(const MergedFamily& family, Visit&& visit) {
+  if (family.parts.size() == 1) {
+    for (const Series& s : family.parts[0]) visit(s);
+    return;
+  }
+  std::vector<std::size_t> pos(family.parts.size(), 0);
+  for (;;) {
+    const Series* best = nullptr;
+    for (std::size_t p = 0; p < family.parts.size(); ++p) {
+      if (pos[p] == family.parts[p].size()) continue;
+      const Series& s = family.parts[p][pos[p]];
+      if (!best || !label_set_less(best->labels, s.labels)) best = &s;
+    }
+    if (!best) return;
+    std::string_view labels = best->labels;
+    for (std::size_t p = 0; p < family.parts.size(); ++p)
+      if (pos[p] < family.parts[p].size() && family.parts[p][pos[p]].labels == labels) ++pos[p];
+    visit(*best);
+  }
+}
+
 struct RenderOptions {
   ExpositionFormat format = ExpositionFormat::prometheus_text;
   bool timestamps = false;

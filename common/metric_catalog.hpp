@@ -6,6 +6,7 @@
 #include <optional>
 #include <span>
 #include <string_view>
+#include <utility>
 
 #include "metric_model.hpp"
 
@@ -64,6 +65,17 @@ bool describe_sample(Sample& s, const MetricInfo& info) {
   s.help = info.help;
   s.unit = info.unit;
   return true;
+}
+
+// A sample of a catalog row with these labels and this value, for the
+// tools' self-metrics.
+template <typename Sample, typename Labels>
+Sample catalog_sample(MetricId id, Labels labels, double value) {
+  Sample s;
+  describe_sample(s, metric_info(id));
+  s.labels = std::move(labels);
+  s.value = value;
+  return s;
 }
 
 }  // namespace kv

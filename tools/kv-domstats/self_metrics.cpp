@@ -41,11 +41,7 @@ void emit_guest_agent_metrics(const GuestAgentStatus& agent, const SampleOut::La
 void emit_self_metrics(const CycleResult& cycle, const std::string& node,
                        const SampleSink& sink) {
   auto emit = [&](MetricId id, SampleOut::Labels labels, double value) {
-    SampleOut s;
-    describe_sample(s, metric_info(id));
-    s.labels = std::move(labels);
-    s.value = value;
-    sink(s);
+    sink(catalog_sample<SampleOut>(id, std::move(labels), value));
   };
   std::map<std::string, std::size_t> foreign;
   for (const auto& d : cycle.domains) {

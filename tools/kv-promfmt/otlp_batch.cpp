@@ -4,34 +4,6 @@
 
 namespace kv::promfmt {
 
-namespace {
-
-// Visits a merged family's series in label order, the later input winning
-// on equal label sets: the rule exposition.cpp renders by, so that OTLP
-// carries exactly the series the text formats show.
-template <typename Visit>
-void for_each_merged_series(const MergedFamily& family, Visit&& visit) {
-  if (family.parts.size() == 1) {
-    for (const Series& s : family.parts[0]) visit(s);
-    return;
-  }
-  std::vector<std::size_t> pos(family.parts.size(), 0);
-  for (;;) {
-    const Series* best = nullptr;
-    for (std::size_t p = 0; p < family.parts.size(); ++p) {
-      if (pos[p] == family.parts[p].size()) continue;
-      const Series& s = family.parts[p][pos[p]];
-      if (!best || !label_set_less(best->labels, s.labels)) best = &s;
-    }
-    if (!best) return;
-    std::string_view labels = best->labels;
-    for (std::size_t p = 0; p < family.parts.size(); ++p)
-      if (pos[p] < family.parts[p].size() && family.parts[p][pos[p]].labels == labels) ++pos[p];
-    visit(*best);
-  }
-}
-
-}  // namespace
 
 std::shared_ptr<const OtlpBatch> OtlpSeriesTracker::next(
     const MergedView& view, std::vector<std::shared_ptr<const Snapshot>> snapshots,

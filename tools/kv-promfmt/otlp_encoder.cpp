@@ -1,5 +1,7 @@
 #include "otlp_encoder.hpp"
 
+#include "sample_writer.hpp"
+
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -177,31 +179,6 @@ char* pb_write_point(char* out, const OtlpFamily& f, const OtlpPoint& p, std::si
 
 // ---------------------------------------------------------------------------
 // JSON
-
-void append_json_string(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += "\\u00";
-          out += kHex[(c >> 4) & 0xF];
-          out += kHex[c & 0xF];
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
 
 // A label value as Prometheus escapes it (\\, \", \n) is already valid JSON
 // escaping for those three; only the other control characters need work.

@@ -137,13 +137,9 @@ int replay_config(const Settings& s, const crs::MetricsConfig& config) {
 }
 
 void write_error_counts(const ConfigMetrics& metrics, const std::function<void(const SampleOut&)>& sink) {
-  for (const auto& [name, count] : metrics.errors()) {
-    SampleOut x;
-    describe_sample(x, metric_info(MetricId::kv_watch_metric_errors_total));
-    x.labels = {{"metric", name}};
-    x.value = static_cast<double>(count);
-    sink(x);
-  }
+  for (const auto& [name, count] : metrics.errors())
+    sink(catalog_sample<SampleOut>(MetricId::kv_watch_metric_errors_total, SampleOut::Labels{{"metric", name}},
+                                   static_cast<double>(count)));
 }
 
 }  // namespace

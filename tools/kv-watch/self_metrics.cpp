@@ -9,11 +9,7 @@ namespace kv::watch {
 void emit_self_metrics(const std::vector<std::unique_ptr<Informer>>& informers, std::int64_t now,
                        std::int64_t started_ms, const SampleSink& sink) {
   auto emit = [&](MetricId id, SampleOut::Labels labels, double value) {
-    SampleOut s;
-    describe_sample(s, metric_info(id));
-    s.labels = std::move(labels);
-    s.value = value;
-    sink(s);
+    sink(catalog_sample<SampleOut>(id, std::move(labels), value));
   };
   for (const auto& inf : informers) {
     const std::string resource = inf->type().id();
