@@ -136,6 +136,21 @@ int replay_config(const Settings& s, const crs::MetricsConfig& config) {
   return bad ? kExitPartial : kExitOk;
 }
 
+// Runs a replay, mapping what goes wrong to an exit status: a reader that
+// went away is a quiet success.
+int run_replay(const std::function<int()>& replay) {
+  try {
+    return replay();
+  } catch (const std::system_error& e) {
+    if (e.code().value() == EPIPE) return kExitOk;
+    spdlog::error("cannot write to stdout: {}", e.what());
+    return kExitFailure;
+  } catch (const std::runtime_error& e) {
+    spdlog::error("{}", e.what());
+    return kExitFailure;
+  }
+}
+
 void write_error_counts(const ConfigMetrics& metrics, const std::function<void(const SampleOut&)>& sink) {
   for (const auto& [name, count] : metrics.errors())
     sink(catalog_sample<SampleOut>(MetricId::kv_watch_metric_errors_total, SampleOut::Labels{{"metric", name}},
@@ -239,18 +254,6 @@ int main(int argc, char** argv) {
     if (!config) return kExitFailure;
   }
 
-  if (!s.replay.empty() && config) {
-    try {
-      return replay_config(s, *config);
-    } catch (const std::system_error& e) {
-      if (e.code().value() == EPIPE) return kExitOk;
-      spdlog::error("cannot write to stdout: {}", e.what());
-      return kExitFailure;
-    } catch (const std::runtime_error& e) {
-      spdlog::error("{}", e.what());
-      return kExitFailure;
-    }
-  }
   if (!s.replay.empty()) {
     std::set<std::string> wanted;
     for (const auto& name : s.resources) {
@@ -258,16 +261,7 @@ int main(int argc, char** argv) {
       if (!type) return usage_error(app, "unknown resource \"" + name + "\"");
       wanted.insert(type->id());
     }
-    try {
-      return replay_events(s, wanted);
-    } catch (const std::system_error& e) {
-      if (e.code().value() == EPIPE) return kExitOk;
-      spdlog::error("cannot write to stdout: {}", e.what());
-      return kExitFailure;
-    } catch (const std::runtime_error& e) {
-      spdlog::error("{}", e.what());
-      return kExitFailure;
-    }
+    return run_replay([&] { return config ? replay_config(s, *config) : replay_events(s, wanted); });
   }
 
   KubeAccess access;
