@@ -371,3 +371,29 @@ YAML
   assert_status 1
   [[ "$stderr" == *"config.yaml:3: resource 1 (Widget): no resource of kind Widget in example.com/v1 is served by the API server"* ]] || flunk "$stderr"
 }
+
+@test "kv-watch: with --total-shards 3 every object is in exactly one shard" {
+  for i in $(seq 1 15); do put_vmi "vm$i"; done
+  for shard in 0 1 2; do
+    kv-watch --kubeconfig "$SIM_DIR/kubeconfig" -n "$NS" --events --once --shard "$shard" --total-shards 3 vmis |
+      jq -r .object.metadata.name >"$TEST_TMP/shard$shard"
+  done
+  all="$(cat "$TEST_TMP"/shard* | sort)"
+  [ "$all" = "$(for i in $(seq 1 15); do echo "vm$i"; done | sort)" ] || flunk "union: $all"
+  for shard in 0 1 2; do [ -s "$TEST_TMP/shard$shard" ] || flunk "shard $shard is empty"; done
+  run --separate-stderr kv-watch --kubeconfig "$SIM_DIR/kubeconfig" --once --shard 3 --total-shards 3 vmis
+  assert_status 2
+}
+
+@test "kv-watch: --exclude-namespaces leaves those namespaces out on the server" {
+  put_vmi a
+  NS="$NS-x" put_vmi b
+  run --separate-stderr kv-watch --kubeconfig "$SIM_DIR/kubeconfig" --events --once --exclude-namespaces "$NS-x,other" vmis
+  assert_success
+  printf '%s\n' "$output" | jq -e --arg ns "$NS" 'select(.object.metadata.namespace == $ns and .object.metadata.name == "a")' >/dev/null ||
+    flunk "a is missing: $output"
+  ! printf '%s\n' "$output" | jq -e --arg ns "$NS-x" 'select(.object.metadata.namespace == $ns)' >/dev/null ||
+    flunk "the excluded namespace is there: $output"
+  n="$(ctl GET /requests | jq '[.requests[] | select(.verb == "list" and (.query | contains("metadata.namespace%21%3D")))] | length')"
+  [ "$n" -ge 1 ] || flunk "no field selector was sent"
+}

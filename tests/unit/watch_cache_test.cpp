@@ -5,6 +5,7 @@
 #include "kv-watch/event_stream.hpp"
 #include "kv-watch/object_cache.hpp"
 #include "kv-watch/resource_types.hpp"
+#include "kv-watch/sharding.hpp"
 
 namespace kv::watch {
 namespace {
@@ -104,6 +105,39 @@ TEST(EventRecords, OneLinePerEvent) {
   std::string out;
   append_event_line(out, "v1/pods", EventType::deleted, R"({"metadata":{"name":"p"}})");
   EXPECT_EQ(out, "{\"type\":\"DELETED\",\"resource\":\"v1/pods\",\"object\":{\"metadata\":{\"name\":\"p\"}}}\n");
+}
+
+}  // namespace
+}  // namespace kv::watch
+
+namespace kv::watch {
+namespace {
+
+// Reference values from Go's hash/fnv and the jump hash as kube-state-metrics
+// uses it (github.com/dgryski/go-jump), so that shards here and there agree.
+TEST(Sharding, SameBucketsAsKubeStateMetrics) {
+  struct Case {
+    const char* uid;
+    std::uint64_t fnv;
+    std::int32_t of2, of3, of10;
+  };
+  const Case cases[] = {
+      {"", 14695981039346656037ULL, 1, 1, 1},
+      {"cb495834-47b8-58db-936a-a0c936cf27f9", 16422960006411798599ULL, 1, 1, 8},
+      {"97114ee2-7b54-5376-83f9-13d8cd09e58c", 4374418256147247089ULL, 0, 0, 0},
+      {"a", 12638187200555641996ULL, 1, 2, 2},
+      {"uid-123", 11559887324575822736ULL, 1, 2, 5},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(fnv1a64(c.uid), c.fnv) << c.uid;
+    EXPECT_EQ(jump_consistent_hash(c.fnv, 2), c.of2) << c.uid;
+    EXPECT_EQ(jump_consistent_hash(c.fnv, 3), c.of3) << c.uid;
+    EXPECT_EQ(jump_consistent_hash(c.fnv, 10), c.of10) << c.uid;
+    EXPECT_EQ(jump_consistent_hash(c.fnv, 1), 0);
+  }
+  EXPECT_TRUE((Sharding{0, 1}.keeps("anything")));
+  EXPECT_TRUE((Sharding{1, 3}.keeps("cb495834-47b8-58db-936a-a0c936cf27f9")));
+  EXPECT_FALSE((Sharding{0, 3}.keeps("cb495834-47b8-58db-936a-a0c936cf27f9")));
 }
 
 }  // namespace

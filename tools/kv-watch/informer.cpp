@@ -93,6 +93,13 @@ void Informer::join() {
 
 void Informer::contact() { stats_.last_contact_ms.store(now_ms()); }
 
+bool Informer::in_shard(simdjson::dom::element object) const {
+  if (settings_.sharding.total <= 1) return true;
+  std::string_view uid;
+  if (object["metadata"]["uid"].get(uid) != simdjson::SUCCESS) uid = {};
+  return settings_.sharding.keeps(uid);
+}
+
 std::chrono::milliseconds Informer::next_backoff() {
   auto base = settings_.backoff_initial * (1LL << std::min(attempt_, 16u));
   ++attempt_;
@@ -197,7 +204,7 @@ Informer::ListResult Informer::list(std::chrono::milliseconds& wait) {
     }
     for (auto item : items) {
       std::string key = object_key(item);
-      if (key.empty()) continue;
+      if (key.empty() || !in_shard(item)) continue;
       present[key] = true;
       if (auto event = cache_.upsert(item)) emit(*event, item);
     }
@@ -264,6 +271,7 @@ bool Informer::handle_event(std::string_view line, RestartReason& end) {
   }
   ++stats_.events[static_cast<std::size_t>(*event)];
   if (auto rv = object_resource_version(object); !rv.empty()) resource_version_ = rv;
+  if (!in_shard(object)) return true;  // another replica's object (uids never change)
   if (*event == EventType::deleted) {
     if (on_change_ && want_objects_) on_change_(type_, EventType::deleted, simdjson::minify(object));
     auto fields = cache_.erase(key);

@@ -17,6 +17,7 @@
 #include "kube_client.hpp"
 #include "kv-watch/object_cache.hpp"
 #include "kv-watch/resource_types.hpp"
+#include "kv-watch/sharding.hpp"
 
 namespace kv::watch {
 
@@ -45,6 +46,7 @@ struct InformerSettings {
   std::chrono::milliseconds backoff_initial{500};
   std::chrono::milliseconds backoff_max{30'000};
   bool list_only = false;  // --once: no watch
+  Sharding sharding;       // objects of other shards are not cached
 };
 
 // Why a watch ended, for kv_watch_watch_restarts_total{reason}.
@@ -120,6 +122,7 @@ class Informer {
   RestartReason classify_failure(const KubeResponse& r, std::chrono::milliseconds& wait);
   void emit(EventType event, simdjson::dom::element object);
   void contact();
+  bool in_shard(simdjson::dom::element object) const;
 
   ResourceType type_;
   InformerSettings settings_;

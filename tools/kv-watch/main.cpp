@@ -49,6 +49,9 @@ struct Settings {
   std::string replay;
   KubeAccessOverrides access;
   std::string ns;
+  std::vector<std::string> exclude_namespaces;
+  std::int32_t shard = 0;
+  std::int32_t total_shards = 1;
   std::string label_selector;
   std::string field_selector;
   std::size_t page_size = 500;
@@ -204,6 +207,21 @@ int main(int argc, char** argv) {
   app.add_option("--ca-file", s.access.ca_file, "Verify the server with the CA certificates in FILE")
       ->type_name("FILE");
   app.add_option("-n,--namespace", s.ns, "Only this namespace (default: all)")->type_name("NAMESPACE");
+  app.add_option("--exclude-namespaces", s.exclude_namespaces,
+                 "Leave out these namespaces (comma-separated or repeated; a field selector on the "
+                 "server)")
+      ->type_name("NAMESPACE,...")
+      ->delimiter(',')
+      ->allow_extra_args(false);
+  app.add_option("--shard", s.shard, "This replica's shard, from 0 (with --total-shards)")
+      ->type_name("N")
+      ->default_str("0");
+  app.add_option("--total-shards", s.total_shards,
+                 "Split objects across this many replicas by the hash of their uid, as "
+                 "kube-state-metrics does")
+      ->type_name("M")
+      ->default_str("1")
+      ->check(CLI::Range(1, 1 << 20));
   app.add_option("-l,--selector", s.label_selector, "Label selector, as kubectl -l")->type_name("SELECTOR");
   app.add_option("--field-selector", s.field_selector, "Field selector, as kubectl --field-selector")
       ->type_name("SELECTOR");
@@ -239,6 +257,11 @@ int main(int argc, char** argv) {
     return usage_error(app, "--watch-timeout: \"" + s.watch_timeout + "\" is not a duration of 1s or more");
   if (!request_timeout || request_timeout->count() == 0)
     return usage_error(app, "--request-timeout: \"" + s.request_timeout + "\" is not a positive duration");
+  if (s.shard < 0 || s.shard >= s.total_shards)
+    return usage_error(app, "--shard " + std::to_string(s.shard) + " is not below --total-shards " +
+                                std::to_string(s.total_shards));
+  if (!s.ns.empty() && !s.exclude_namespaces.empty())
+    return usage_error(app, "--namespace and --exclude-namespaces do not go together");
   if (!s.config.empty() && s.events)
     return usage_error(app, "--config and --events do not go together: events carry whole objects");
   if (!s.config.empty() && !s.resources.empty())
@@ -362,6 +385,9 @@ int main(int argc, char** argv) {
   base.ns = s.ns;
   base.label_selector = s.label_selector;
   base.field_selector = s.field_selector;
+  for (const auto& ns : s.exclude_namespaces)
+    base.field_selector += (base.field_selector.empty() ? "" : ",") + ("metadata.namespace!=" + ns);
+  base.sharding = {s.shard, s.total_shards};
   base.page_size = s.page_size;
   base.watch_timeout = std::chrono::duration_cast<std::chrono::seconds>(*watch_timeout);
   base.limits = limits;
