@@ -12,12 +12,14 @@
   extern "C" const char symbol[];
 
 KV_EMBED(kv_watch_config_kubevirt, "tools/kv-watch/configs/kubevirt.yaml")
+KV_EMBED(kv_watch_config_kube_state, "tools/kv-watch/configs/kube-state.yaml")
 
 namespace kv::watch {
 
 const std::vector<BuiltinConfig>& builtin_configs() {
   static const std::vector<BuiltinConfig> configs{
       {"kubevirt", kv_watch_config_kubevirt},
+      {"kube-state", kv_watch_config_kube_state},
   };
   return configs;
 }

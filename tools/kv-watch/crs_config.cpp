@@ -186,7 +186,7 @@ std::vector<LabelRule> parse_label_rules(const YAML::Node& n, const std::string&
   if (!n.IsSequence()) throw ConfigError(at(file, n) + ": " + entry + ": labelValues must be a list of rules");
   for (const auto& r : n) {
     if (!r.IsMap()) throw ConfigError(at(file, r) + ": " + entry + ": a labelValues rule must be a mapping");
-    check_keys(r, {"label", "from", "lowercase", "map", "default", "ifPresent", "ifAbsent"}, file,
+    check_keys(r, {"label", "from", "lowercase", "sanitize", "map", "default", "ifPresent", "ifAbsent"}, file,
                entry + " labelValues", warnings);
     LabelRule rule;
     rule.label = scalar(r["label"], file, entry + " labelValues.label");
@@ -194,6 +194,7 @@ std::vector<LabelRule> parse_label_rules(const YAML::Node& n, const std::string&
     rule.from = scalar(r["from"], file, entry + " labelValues.from");
     if (rule.from.empty()) rule.from = rule.label;
     rule.lowercase = boolean(r["lowercase"], file, entry + " labelValues.lowercase");
+    rule.sanitize = boolean(r["sanitize"], file, entry + " labelValues.sanitize");
     rule.map = string_map(r["map"], file, entry + " labelValues.map");
     if (r["default"]) rule.default_value = scalar(r["default"], file, entry + " labelValues.default");
     if (r["ifPresent"]) rule.if_present = scalar(r["ifPresent"], file, entry + " labelValues.ifPresent");

@@ -52,6 +52,7 @@ struct LabelRule {
   std::string label;
   std::string from;  // the label to read; default `label`
   bool lowercase = false;
+  bool sanitize = false;  // as a label name: [^a-zA-Z0-9_] -> _
   std::map<std::string, std::string> map;
   std::optional<std::string> default_value;
   std::optional<std::string> if_present, if_absent;

@@ -171,6 +171,7 @@ void apply_label_rules(const std::vector<LabelRule>& rules, Labels& labels) {
       std::string v = *source;
       if (r.lowercase)
         for (auto& ch : v) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      if (r.sanitize) v = sanitize_label_name(v);
       if (r.map.empty()) {
         value = v;
       } else if (auto m = r.map.find(v); m != r.map.end()) {

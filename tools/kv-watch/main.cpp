@@ -179,8 +179,8 @@ int main(int argc, char** argv) {
       ->type_name("RESOURCE");
   app.add_option("--config", s.config,
                  "Write the metrics that FILE defines (kube-state-metrics' CustomResourceStateMetrics "
-                 "format, kv-watch-config(5)), or a built-in config: kubevirt; it also names the "
-                 "resources to watch")
+                 "format, kv-watch-config(5)), or a built-in config: kubevirt, kube-state; it also "
+                 "names the resources to watch")
       ->type_name("FILE|NAME");
   app.add_flag("--events", s.events,
                "Write watch events (ADDED, MODIFIED, DELETED with the object) as NDJSON; the "
