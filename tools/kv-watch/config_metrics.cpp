@@ -98,6 +98,7 @@ void ConfigMetrics::write(const std::vector<ConfiguredResource>& resources,
         s.labels.assign(x.labels.begin(), x.labels.end());
         s.value = x.value;
         sink(s);
+        s.help = {};  // the first sample of a name carries its help (kv-sample(5))
       }
     }
   }
