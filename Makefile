@@ -151,17 +151,17 @@ bats: all
 lint: doccheck
 	mandoc -T lint -W warning $(MAN1) $(MAN5)
 
-KUBEVIRT_CONFIG := tools/kv-watch/configs/kubevirt.yaml
+KV_WATCH_CONFIGS := tools/kv-watch/configs/kubevirt.yaml tools/kv-watch/configs/kube-state.yaml
 
 # Docs that must not drift from the code: options in --help vs the man
 # pages, and docs/metrics.md vs the metric catalog (`make docs` rewrites it).
 doccheck: all
 	tests/helpers/check-help-vs-man $(BUILD)/bin $(TOOLS)
-	tests/helpers/gen-metrics-doc common/metric_catalog.def $(KUBEVIRT_CONFIG) | diff -u docs/metrics.md - \
+	tests/helpers/gen-metrics-doc common/metric_catalog.def $(KV_WATCH_CONFIGS) | diff -u docs/metrics.md - \
 	  || { echo "docs/metrics.md is stale: run make docs"; exit 1; }
 
 docs:
-	tests/helpers/gen-metrics-doc common/metric_catalog.def $(KUBEVIRT_CONFIG) >docs/metrics.md
+	tests/helpers/gen-metrics-doc common/metric_catalog.def $(KV_WATCH_CONFIGS) >docs/metrics.md
 
 test: check-deps
 	$(MAKE) all
