@@ -390,9 +390,10 @@ YAML
   NS="$NS-x" put_vmi b
   run --separate-stderr kv-watch --kubeconfig "$SIM_DIR/kubeconfig" --events --once --exclude-namespaces "$NS-x,other" vmis
   assert_success
-  printf '%s\n' "$output" | jq -e --arg ns "$NS" 'select(.object.metadata.namespace == $ns and .object.metadata.name == "a")' >/dev/null ||
+  # (jq -s: jq 1.6's -e looks only at the last input's result.)
+  printf '%s\n' "$output" | jq -se --arg ns "$NS" 'any(.[]; .object.metadata.namespace == $ns and .object.metadata.name == "a")' >/dev/null ||
     flunk "a is missing: $output"
-  ! printf '%s\n' "$output" | jq -e --arg ns "$NS-x" 'select(.object.metadata.namespace == $ns)' >/dev/null ||
+  printf '%s\n' "$output" | jq -se --arg ns "$NS-x" 'all(.[]; .object.metadata.namespace != $ns)' >/dev/null ||
     flunk "the excluded namespace is there: $output"
   n="$(ctl GET /requests | jq '[.requests[] | select(.verb == "list" and (.query | contains("metadata.namespace%21%3D")))] | length')"
   [ "$n" -ge 1 ] || flunk "no field selector was sent"
