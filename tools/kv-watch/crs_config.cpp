@@ -133,6 +133,14 @@ EachSpec parse_each(const YAML::Node& each, const std::string& file, const std::
   return spec;
 }
 
+// Label names from plain labelsFromPath keys are sanitised once here, not
+// for every object; "*" keys keep their form (their prefix is sanitised with
+// each copied key).
+void sanitize_plain_keys(LabelPaths& paths) {
+  for (auto& [key, _] : paths)
+    if (key.empty() || !(key.front() == '*' || key.back() == '*')) key = sanitize_label_name(key);
+}
+
 // kube-state-metrics' decoder refuses a key given twice in one mapping;
 // yaml-cpp would quietly keep one of them.
 void refuse_duplicate_keys(const YAML::Node& node, const std::string& file) {
@@ -295,7 +303,9 @@ MetricsConfig parse_metrics_config(const std::string& text, const std::string& f
         for (const auto& rl : resource_labels)
           if (std::none_of(metric_labels.begin(), metric_labels.end(), [&](const auto& ml) { return ml.first == rl.first; }))
             spec.labels.push_back(rl);
+        sanitize_plain_keys(spec.labels);
         spec.each = parse_each(m["each"], file, mentry, config.warnings);
+        sanitize_plain_keys(spec.each.labels);
         spec.when = parse_when(m["when"], file, mentry, config.warnings);
         spec.label_rules = parse_label_rules(m["labelValues"], file, mentry, config.warnings);
         spec.aggregate = parse_aggregate(m["aggregate"], file, mentry, config.warnings);

@@ -18,7 +18,8 @@ struct ConfigError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// labelsFromPath: label name (as configured, sanitised when used) → path.
+// labelsFromPath: label name → path; plain names are sanitised when the
+// config is loaded, "*" names keep their configured form.
 using LabelPaths = std::vector<std::pair<std::string, ValuePath>>;
 
 enum class EachType { gauge, state_set, info };

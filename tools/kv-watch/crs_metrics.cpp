@@ -28,7 +28,7 @@ void add_path_labels(const LabelPaths& paths, std::optional<element> from, Label
   }
   for (const auto& [key, path] : paths) {
     if (is_star(key)) continue;
-    if (auto v = path.get(*from)) out[sanitize_label_name(key)] = go_format_value(*v);
+    if (auto v = path.get(*from)) out[key] = go_format_value(*v);  // key sanitised at load
   }
 }
 
