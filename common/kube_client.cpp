@@ -240,10 +240,10 @@ KubeResponse KubeSession::perform(const std::string& path, const KubeRequestLimi
   // A stream hands lines to the handler only when the answer is a 200;
   // anything else (a Status object) is kept whole for the caller.
   KubeLineHandler gate;
+  long code = -1;  // asked of libcurl once, at the first line
   if (on_line) {
     gate = [&](std::string_view line) {
-      long code = 0;
-      curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+      if (code < 0) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
       if (code != 200) {
         t.response.body.append(line).append("\n");
         return true;

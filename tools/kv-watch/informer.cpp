@@ -215,13 +215,8 @@ Informer::ListResult Informer::list(std::chrono::milliseconds& wait) {
   }
   // What the cache has and the list lacks was deleted while we were not watching.
   for (const auto& key : cache_.missing_from(present)) {
-    std::string fields;
-    {
-      std::lock_guard lock(cache_.mutex());
-      if (const auto* c = cache_.find(key)) fields = c->fields;
-    }
-    cache_.erase(key);
-    if (on_change_) on_change_(type_, EventType::deleted, fields);
+    auto fields = cache_.erase(key);
+    if (on_change_ && fields) on_change_(type_, EventType::deleted, *fields);
   }
   resource_version_ = list_rv;
   // A page of 500 objects grew the parser to megabytes; watch events are
