@@ -290,7 +290,7 @@ YAML
 }
 
 @test "kv-watch: unknown resources are looked up in discovery, else a usage error" {
-  run --separate-stderr kv-watch --kubeconfig "$SIM_DIR/kubeconfig" --events --once vmsnapshot
+  run --separate-stderr kv-watch --kubeconfig "$SIM_DIR/kubeconfig" --events --once virtualmachineclusterinstancetypes
   assert_success
   run --separate-stderr kv-watch --kubeconfig "$SIM_DIR/kubeconfig" --events --once frobnicators
   assert_status 2
