@@ -128,3 +128,30 @@ vmi_event() {  # type namespace name resourceVersion
     done
   done <"$TEST_TMP/seen"
 }
+
+@test "kv-watch: --print-resources lists what a config reads, without a server" {
+  run kv-watch --print-resources --config kube-state
+  assert_success
+  [ "$output" = "$(printf 'apps/v1/daemonsets\napps/v1/deployments\nv1/nodes\nv1/pods')" ] || flunk "$output"
+  run kv-watch --print-resources --config kubevirt
+  assert_success
+  assert_output_contains "snapshot.kubevirt.io/v1beta1/virtualmachinesnapshots"
+  run kv-watch --print-resources vmis vmi pods
+  assert_success
+  [ "$output" = "$(printf 'kubevirt.io/v1/virtualmachineinstances\nv1/pods')" ] || flunk "$output"
+  # A kind only discovery could name is an error, not a guess.
+  cat > "$TEST_TMP/crd.yaml" <<'YAML'
+kind: CustomResourceStateMetrics
+spec:
+  resources:
+    - groupVersionKind: {group: example.com, version: v1, kind: Widget}
+      metrics:
+        - name: up
+          each: {type: Gauge, gauge: {path: [status, up]}}
+YAML
+  run kv-watch --print-resources --config "$TEST_TMP/crd.yaml"
+  assert_failure 1
+  assert_output_contains "Widget"
+  run kv-watch --print-resources --events vmis
+  assert_failure 2
+}

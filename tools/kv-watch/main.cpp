@@ -47,6 +47,7 @@ struct Settings {
   bool once = false;
   std::string interval = "15s";
   std::string replay;
+  bool print_resources = false;
   KubeAccessOverrides access;
   std::string ns;
   std::vector<std::string> exclude_namespaces;
@@ -139,6 +140,29 @@ int replay_config(const Settings& s, const crs::MetricsConfig& config) {
   return bad ? kExitPartial : kExitOk;
 }
 
+// --print-resources: the RBAC a config needs, known without a server (a
+// kind outside the built-in table needs resourcePlural in the config).
+int print_resources(const Settings& s, const crs::MetricsConfig* config) {
+  std::set<std::string> ids;
+  try {
+    if (config)
+      for (const auto& r : resolve_configured_resources(*config, nullptr)) ids.insert(r.type.id());
+  } catch (const crs::ConfigError& e) {
+    spdlog::error("{}", e.what());
+    return kExitFailure;
+  }
+  for (const auto& name : s.resources) {
+    auto type = resolve_resource(name, nullptr);
+    if (!type) {
+      spdlog::error("unknown resource \"{}\": name it as group/version/resource", name);
+      return kExitFailure;
+    }
+    ids.insert(type->id());
+  }
+  for (const auto& id : ids) std::printf("%s\n", id.c_str());
+  return std::fflush(stdout) == 0 ? kExitOk : kExitFailure;
+}
+
 // Runs a replay, mapping what goes wrong to an exit status: a reader that
 // went away is a quiet success.
 int run_replay(const std::function<int()>& replay) {
@@ -192,6 +216,9 @@ int main(int argc, char** argv) {
   app.add_option("--replay", s.replay,
                  "Read events recorded by --events from FILE (- for stdin) instead of the API")
       ->type_name("FILE");
+  app.add_flag("--print-resources", s.print_resources,
+               "Print the resources the --config or the arguments name, one group/version/resource "
+               "per line, and exit: what kv-watch needs get, list and watch on");
   app.add_option("--kubeconfig", s.access.kubeconfig, "The kubeconfig to use (default $KUBECONFIG, "
                                                       "in-cluster, ~/.kube/config)")
       ->type_name("FILE");
@@ -270,12 +297,16 @@ int main(int argc, char** argv) {
     return usage_error(app, "--replay needs --events or --config");
   if (s.replay.empty() && s.resources.empty() && s.config.empty())
     return usage_error(app, "name at least one resource to watch (e.g. vmis), or a --config");
+  if (s.print_resources && (!s.replay.empty() || s.events))
+    return usage_error(app, "--print-resources goes with --config or resource arguments alone");
   setup_logging(kTool, s.log_level);
   std::optional<crs::MetricsConfig> config;
   if (!s.config.empty()) {
     config = load_config(s.config);
     if (!config) return kExitFailure;
   }
+
+  if (s.print_resources) return print_resources(s, config ? &*config : nullptr);
 
   if (!s.replay.empty()) {
     std::set<std::string> wanted;
