@@ -150,8 +150,8 @@ spec:
           each: {type: Gauge, gauge: {path: [status, up]}}
 YAML
   run kv-watch --print-resources --config "$TEST_TMP/crd.yaml"
-  assert_failure 1
+  assert_status 1
   assert_output_contains "Widget"
   run kv-watch --print-resources --events vmis
-  assert_failure 2
+  assert_status 2
 }
