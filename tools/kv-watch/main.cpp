@@ -145,10 +145,17 @@ int replay_config(const Settings& s, const crs::MetricsConfig& config) {
 int print_resources(const Settings& s, const crs::MetricsConfig* config) {
   std::set<std::string> ids;
   try {
+    // Discovery is called only for a kind neither the table nor
+    // resourcePlural names; there is no server to ask.
+    auto no_server = []() -> std::vector<DiscoveredResource> { throw std::runtime_error("no server"); };
     if (config)
-      for (const auto& r : resolve_configured_resources(*config, nullptr)) ids.insert(r.type.id());
+      for (const auto& r : resolve_configured_resources(*config, no_server)) ids.insert(r.type.id());
   } catch (const crs::ConfigError& e) {
     spdlog::error("{}", e.what());
+    return kExitFailure;
+  } catch (const std::runtime_error&) {
+    spdlog::error("{}: a kind is neither built in nor given a resourcePlural; add resourcePlural to "
+                  "its entry to name its resource without a server", s.config);
     return kExitFailure;
   }
   for (const auto& name : s.resources) {
