@@ -154,8 +154,11 @@ int print_resources(const Settings& s, const crs::MetricsConfig* config) {
     spdlog::error("{}", e.what());
     return kExitFailure;
   } catch (const std::runtime_error&) {
-    spdlog::error("{}: a kind is neither built in nor given a resourcePlural; add resourcePlural to "
-                  "its entry to name its resource without a server", s.config);
+    for (const auto& spec : config->resources)
+      if (auto b = find_builtin_resource(spec.kind);
+          spec.plural.empty() && !(b && b->group == spec.group && b->kind == spec.kind))
+        spdlog::error("{}: kind {} is not built in; add resourcePlural to name its resource "
+                      "without a server", spec.where, spec.kind);
     return kExitFailure;
   }
   for (const auto& name : s.resources) {
