@@ -163,6 +163,17 @@ doccheck: all
 docs:
 	tests/helpers/gen-metrics-doc common/metric_catalog.def $(KV_WATCH_CONFIGS) >docs/metrics.md
 
+# deploy/manifests (Kubernetes manifests as kustomize bases and overlays).
+# `make manifests` writes its generated files again: the PrometheusRule, from
+# kv-rulesgen for the newest KubeVirt release the rule sources know, and the
+# KubeVirt CR patch, from the virt-handler DaemonSet patch.
+# tests/deploy-manifests.bats fails when the checked-in ones are stale; it
+# also needs kubectl (kustomize v5) and systemd-analyze (for the host units).
+.PHONY: manifests
+DEPS_TEST += systemd
+manifests: $(BUILD)/bin/kv-rulesgen $(BUILD)/$(RULES_DIR)
+	PATH=$(abspath $(BUILD))/bin:$$PATH tests/helpers/gen-deploy-manifests deploy/manifests
+
 test: check-deps
 	$(MAKE) all
 	set -o pipefail; { $(MAKE) unit && $(MAKE) lint && $(MAKE) bats; } 2>&1 | tests/helpers/summarize
