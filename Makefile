@@ -56,8 +56,10 @@ UNIT_BIN   := $(BUILD)/bin/unit-tests
 
 BENCH_BINS := $(BUILD)/bin/kv-gen-samples $(BUILD)/bin/parse-only
 
-.PHONY: all test unit bats lint doccheck docs demo deps install uninstall clean bench check-deps
-all: $(TOOLS:%=$(BUILD)/bin/%) $(BENCH_BINS) $(BUILD)/bin/kube-apisim
+.PHONY: all tools test unit bats lint doccheck docs demo deps install uninstall clean bench check-deps
+all: tools $(BENCH_BINS) $(BUILD)/bin/kube-apisim
+# The shipped tools alone: what install needs (no Go, no test helpers).
+tools: $(TOOLS:%=$(BUILD)/bin/%)
 
 all: $(BUILD)/$(RULES_DIR)
 $(BUILD)/$(RULES_DIR):
@@ -183,7 +185,7 @@ bench: all
 	bench/watch
 	@if [ "$$(id -u)" = 0 ]; then bench/domstats; else echo "not root: skipping bench/domstats" >&2; fi
 
-install: all
+install: tools
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
 	install -m 0755 $(TOOLS:%=$(BUILD)/bin/%) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 $(MAN1) $(DESTDIR)$(PREFIX)/share/man/man1/
