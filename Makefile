@@ -4,7 +4,7 @@
 #   make test       unit tests, bats suites, promtool and man-page lints
 #   make demo       run the main job on an embedded default
 #   make deps       install build and test dependencies (Debian 12, apt-get)
-#   make install    PREFIX=/usr/local DESTDIR= (binaries and man pages)
+#   make install    PREFIX=/usr/local DESTDIR= (binaries, entrypoints, man pages, rules)
 #   make bench      run the benchmarks in bench/
 #   make SANITIZE=1 BUILD=build/asan unit   unit tests under ASan+UBSan
 
@@ -185,16 +185,24 @@ bench: all
 	bench/watch
 	@if [ "$$(id -u)" = 0 ]; then bench/domstats; else echo "not root: skipping bench/domstats" >&2; fi
 
+# The containers' entrypoints, and the functions they share, which they find
+# at ../share/kv-monitoring from their own directory.
+ENTRYPOINTS   := kv-central-collector kv-node-collector kv-textfile-collector
+ENTRYPOINT_LIB := share/kv-monitoring/kv-entrypoint.bash
+
 install: tools
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
 	install -m 0755 $(TOOLS:%=$(BUILD)/bin/%) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(ENTRYPOINTS:%=deploy/entrypoints/bin/%) $(DESTDIR)$(PREFIX)/bin/
+	install -D -m 0644 deploy/entrypoints/$(ENTRYPOINT_LIB) $(DESTDIR)$(PREFIX)/$(ENTRYPOINT_LIB)
 	install -m 0644 $(MAN1) $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 $(MAN5) $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -d $(DESTDIR)$(PREFIX)/$(RULES_DIR)
 	install -m 0644 $(RULES_DATA) $(DESTDIR)$(PREFIX)/$(RULES_DIR)/
 
 uninstall:
-	rm -f $(TOOLS:%=$(DESTDIR)$(PREFIX)/bin/%) \
+	rm -f $(TOOLS:%=$(DESTDIR)$(PREFIX)/bin/%) $(ENTRYPOINTS:%=$(DESTDIR)$(PREFIX)/bin/%) \
+	      $(DESTDIR)$(PREFIX)/$(ENTRYPOINT_LIB) \
 	      $(MAN1:man/%=$(DESTDIR)$(PREFIX)/share/man/man1/%) \
 	      $(MAN5:man/%=$(DESTDIR)$(PREFIX)/share/man/man5/%) \
 	      $(RULES_DATA:rules/%=$(DESTDIR)$(PREFIX)/$(RULES_DIR)/%)
