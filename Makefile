@@ -5,6 +5,7 @@
 #   make demo       run the main job on an embedded default
 #   make deps       install build and test dependencies (Debian 12, apt-get)
 #   make install    PREFIX=/usr/local DESTDIR= (binaries, entrypoints, man pages, rules)
+#   make images     container images, with podman or docker (deploy/images/Containerfile)
 #   make bench      run the benchmarks in bench/
 #   make SANITIZE=1 BUILD=build/asan unit   unit tests under ASan+UBSan
 
@@ -56,7 +57,7 @@ UNIT_BIN   := $(BUILD)/bin/unit-tests
 
 BENCH_BINS := $(BUILD)/bin/kv-gen-samples $(BUILD)/bin/parse-only
 
-.PHONY: all tools test unit bats lint doccheck docs demo deps install uninstall clean bench check-deps
+.PHONY: all tools test unit bats lint doccheck docs demo deps install uninstall clean bench check-deps images
 all: tools $(BENCH_BINS) $(BUILD)/bin/kube-apisim
 # The shipped tools alone: what install needs (no Go, no test helpers).
 tools: $(TOOLS:%=$(BUILD)/bin/%)
@@ -207,6 +208,19 @@ uninstall:
 	      $(MAN5:man/%=$(DESTDIR)$(PREFIX)/share/man/man5/%) \
 	      $(RULES_DATA:rules/%=$(DESTDIR)$(PREFIX)/$(RULES_DIR)/%)
 	-rmdir $(DESTDIR)$(PREFIX)/$(RULES_DIR) $(DESTDIR)$(PREFIX)/share/kv-monitoring 2>/dev/null
+
+# The three images of deploy/images/Containerfile, one target each, built
+# from this directory; needs podman or docker (CONTAINER_ENGINE).
+CONTAINER_ENGINE ?= $(or $(shell command -v podman),$(shell command -v docker),podman)
+IMAGE_REGISTRY   ?= quay.io/kv-monitoring
+IMAGE_TAG        ?= $(VERSION)
+IMAGES           := central-collector node-collector rulesgen
+images:
+	for image in $(IMAGES); do \
+	  $(CONTAINER_ENGINE) build -f deploy/images/Containerfile --target $$image \
+	    --build-arg VERSION=$(VERSION) --build-arg REVISION=$$(git rev-parse HEAD 2>/dev/null || echo unknown) \
+	    -t $(IMAGE_REGISTRY)/$$image:$(IMAGE_TAG) . || exit 1; \
+	done
 
 clean:
 	rm -rf $(BUILD)
