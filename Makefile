@@ -2,7 +2,7 @@
 #
 #   make            build every tool into build/bin/
 #   make test       unit tests, bats suites, promtool and man-page lints
-#   make demo       run the main job on an embedded default
+#   make demo       the whole pipeline on one machine, with a report (deploy/demo/run)
 #   make deps       install build and test dependencies (Debian 12, apt-get)
 #   make install    PREFIX=/usr/local DESTDIR= (binaries, entrypoints, man pages, rules)
 #   make images     container images, with podman or docker (deploy/images/Containerfile)
@@ -158,7 +158,7 @@ lint: doccheck shellcheck
 # first line runs bash or sh; SHELLCHECK_TODO lists those with findings
 # when this check came, for their owners to fix and strike off.
 SHELLCHECK_TODO := .ci/run bench/domstats tests/run-golden tests/helpers/apisim.bash \
-                   tests/helpers/build-guest tests/helpers/common.bash tests/helpers/demo-domstats \
+                   tests/helpers/build-guest tests/helpers/common.bash \
                    tests/e2e-kv-domstats-guest.bats tests/e2e-kv-domstats.bats tests/e2e-kv-watch.bats \
                    tests/e2e-node-exporter.bats tests/kv-promfmt-http.bats tests/kv-promfmt-otlp.bats \
                    tests/kv-promfmt-textfile.bats tests/kv-promfmt.bats tests/kv-rulesgen.bats tests/make.bats
@@ -197,16 +197,12 @@ test: check-deps
 	$(MAKE) all
 	set -o pipefail; { $(MAKE) unit && $(MAKE) lint && $(MAKE) bats; } 2>&1 | tests/helpers/summarize
 
-# Real domain statistics from a private libvirtd with QEMU domains (as root);
-# elsewhere a generated stream of KubeVirt-shaped samples.
+# The whole hybrid architecture on one machine (deploy/demo/run): the API
+# simulator and private libvirtds feeding the collectors' entrypoints,
+# Prometheus scraping them with kv-rulesgen's rules, and a report it checks.
 demo: check-deps
 	$(MAKE) all
-	@if [ "$$(id -u)" = 0 ]; then \
-	  KV_BUILD=$(abspath $(BUILD)) tests/helpers/demo-domstats; \
-	else \
-	  echo "not root: showing a generated stream instead of a private libvirtd" >&2; \
-	  $(BUILD)/bin/kv-gen-samples --vms 3 --snapshots 1 | $(BUILD)/bin/kv-promfmt; \
-	fi
+	KV_BUILD=$(abspath $(BUILD)) deploy/demo/run
 
 bench: all
 	bench/promfmt
