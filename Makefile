@@ -157,11 +157,9 @@ lint: doccheck shellcheck
 # Every shell script of the repository: *.bash, *.bats, and the files whose
 # first line runs bash or sh; SHELLCHECK_TODO lists those with findings
 # when this check came, for their owners to fix and strike off.
-SHELLCHECK_TODO := .ci/run bench/domstats tests/run-golden tests/helpers/apisim.bash \
-                   tests/helpers/build-guest tests/helpers/common.bash \
-                   tests/e2e-kv-domstats-guest.bats tests/e2e-kv-domstats.bats tests/e2e-kv-watch.bats \
-                   tests/e2e-node-exporter.bats tests/kv-promfmt-http.bats tests/kv-promfmt-otlp.bats \
-                   tests/kv-promfmt-textfile.bats tests/kv-promfmt.bats tests/kv-rulesgen.bats tests/make.bats
+SHELLCHECK_TODO := tests/helpers/build-guest tests/e2e-kv-domstats-guest.bats tests/e2e-kv-domstats.bats \
+                   tests/e2e-kv-watch.bats tests/kv-promfmt-http.bats tests/kv-promfmt-otlp.bats \
+                   tests/kv-promfmt-textfile.bats tests/kv-promfmt.bats
 shellcheck:
 	@scripts=$$(find . \( -path ./.git -o -path ./$(BUILD) -o -path ./build \) -prune -o -type f -print | sed 's|^\./||' | sort | \
 	  while read -r f; do \
