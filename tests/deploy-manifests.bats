@@ -177,7 +177,13 @@ PY
 }
 
 @test "deploy-manifests: the host mode's systemd service and timer pass systemd-analyze verify" {
-  local units="$MANIFESTS/host/systemd"
+  # The service runs the installed entrypoint: here, the source tree's.
+  local units="$TEST_TMP/units"
+  mkdir "$units"
+  sed "s|/usr/local/bin/|$KV_ROOT/deploy/entrypoints/bin/|" "$MANIFESTS/host/systemd/kv-textfile-collector.service" \
+    >"$units/kv-textfile-collector.service"
+  cp "$MANIFESTS/host/systemd/kv-textfile-collector.timer" "$units/"
+  grep -q "^ExecStart=$KV_ROOT/deploy/entrypoints/bin/kv-textfile-collector$" "$units/kv-textfile-collector.service"
   run systemd-analyze verify --man=no "$units/kv-textfile-collector.service" "$units/kv-textfile-collector.timer"
   assert_success
   # It warns about unknown keys and still exits 0: a clean run says nothing.
