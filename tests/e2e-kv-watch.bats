@@ -398,3 +398,47 @@ YAML
   n="$(ctl GET /requests | jq '[.requests[] | select(.verb == "list" and (.query | contains("metadata.namespace%21%3D")))] | length')"
   [ "$n" -ge 1 ] || flunk "no field selector was sent"
 }
+
+# Pods in namespaces of this test and a node, for the kube-state config
+# (pods and deployments/daemon sets namespaced, nodes cluster-scoped).
+put_pod() {  # namespace name [phase]
+  ctl POST /objects "$(printf '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"%s","namespace":"%s"},"spec":{"nodeName":"%s"},"status":{"phase":"%s","conditions":[{"type":"Ready","status":"True"}]}}' \
+    "$2" "$1" "$NS-node" "${3:-Running}")" >/dev/null
+}
+put_node() {
+  ctl POST /objects "$(printf '{"apiVersion":"v1","kind":"Node","metadata":{"name":"%s"},"status":{"allocatable":{"cpu":"4","memory":"8Gi"},"conditions":[{"type":"Ready","status":"True"}]}}' "$NS-node")" >/dev/null
+}
+# The samples of a kv-watch output without its self-metrics, without help
+# (the first sample of a family carries it), in their order.
+config_samples() {
+  jq -c 'select(.name and (.name | startswith("kv_watch_") | not)) | {name, type, labels, value}'
+}
+# The distinct paths of the simulator's requests of one verb, sorted.
+request_paths() {  # verb
+  ctl GET "/requests?verb=$1" | jq -r '.requests[].path' | sort -u
+}
+@test "kv-watch --resources: only those of the config's resources are listed; the unrestricted series of them" {
+  put_node
+  put_pod "$NS" web
+  ctl DELETE /requests >/dev/null
+  run --separate-stderr kv-watch --kubeconfig "$SIM_DIR/kubeconfig" --config kube-state --once --resources po
+  assert_success
+  picked="$(printf '%s\n' "$output" | config_samples)"
+  [ "$(request_paths list)" = /api/v1/pods ] || flunk "$(request_paths list)"
+  # Only the picked resource's self-metrics.
+  [ "$(printf '%s\n' "$output" | jq -r 'select(.name == "kv_watch_synced") | .labels.resource')" = v1/pods ] || flunk "$output"
+  run --separate-stderr kv-watch --kubeconfig "$SIM_DIR/kubeconfig" --config kube-state --once
+  assert_success
+  whole="$(printf '%s\n' "$output" | config_samples)"
+  grep -q '"name":"kube_node_' <<<"$whole" || flunk "no node series at all"
+  [ "$picked" = "$(grep '"name":"kube_pod_' <<<"$whole")" ] || flunk "$(diff <(grep '"name":"kube_pod_' <<<"$whole") <(echo "$picked"))"
+  run --separate-stderr kv-watch --kubeconfig "$SIM_DIR/kubeconfig" --config kube-state --once --resources pods,nodes
+  assert_success
+  [ "$(printf '%s\n' "$output" | jq -r 'select(.name == "kv_watch_synced") | .labels.resource' | sort | xargs)" = "v1/nodes v1/pods" ] || flunk "$output"
+  # A resource the config does not read is a usage error, before any list.
+  ctl DELETE /requests >/dev/null
+  run --separate-stderr kv-watch --kubeconfig "$SIM_DIR/kubeconfig" --config kube-state --once --resources pods,vmis
+  assert_status 2
+  [[ "$stderr" == *'--resources: "vmis" (kubevirt.io/v1/virtualmachineinstances) is not one of the config'"'"'s resources'* ]] || flunk "$stderr"
+  [ -z "$(request_paths list)" ] || flunk "$(request_paths list)"
+}

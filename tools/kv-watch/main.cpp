@@ -51,6 +51,7 @@ struct Settings {
   KubeAccessOverrides access;
   std::string ns;
   std::vector<std::string> exclude_namespaces;
+  std::vector<std::string> resource_filter;  // --resources
   std::int32_t shard = 0;
   std::int32_t total_shards = 1;
   std::string label_selector;
@@ -99,14 +100,7 @@ std::optional<crs::MetricsConfig> load_config(const std::string& path) {
 }
 
 // One snapshot of a config's metrics from a recording of events.
-int replay_config(const Settings& s, const crs::MetricsConfig& config) {
-  std::vector<ConfiguredResource> resources;
-  try {
-    resources = resolve_configured_resources(config, nullptr);
-  } catch (const crs::ConfigError& e) {
-    spdlog::error("{}", e.what());
-    return kExitFailure;
-  }
+int replay_config(const Settings& s, const std::vector<ConfiguredResource>& resources) {
   std::vector<std::unique_ptr<ObjectCache>> caches;
   std::vector<const ObjectCache*> views;
   for (const auto& r : resources) {
@@ -140,26 +134,43 @@ int replay_config(const Settings& s, const crs::MetricsConfig& config) {
   return bad ? kExitPartial : kExitOk;
 }
 
-// --print-resources: the RBAC a config needs, known without a server (a
-// kind outside the built-in table needs resourcePlural in the config).
-int print_resources(const Settings& s, const crs::MetricsConfig* config) {
-  std::set<std::string> ids;
+// The config's resources, or those of them --resources picks. An entry
+// that names no resource is an error unless --resources leaves it out.
+// Logs what is wrong and returns nullopt, with the exit status in `status`.
+std::optional<std::vector<ConfiguredResource>> configured_resources(
+    const CLI::App& app, const Settings& s, const crs::MetricsConfig& config, KindLookup lookup,
+    const std::function<std::vector<DiscoveredResource>()>& discover, int& status) {
+  status = kExitFailure;
   try {
-    // Discovery is called only for a kind neither the table nor
-    // resourcePlural names; there is no server to ask.
-    auto no_server = []() -> std::vector<DiscoveredResource> { throw std::runtime_error("no server"); };
-    if (config)
-      for (const auto& r : resolve_configured_resources(*config, no_server)) ids.insert(r.type.id());
+    std::vector<std::string> unresolved;
+    auto all = resolve_configured_resources(config, lookup, discover, &unresolved);
+    if (s.resource_filter.empty()) {
+      for (const auto& why : unresolved) spdlog::error("{}", why);
+      if (!unresolved.empty()) return std::nullopt;
+      return all;
+    }
+    auto picked = select_configured_resources(all, s.resource_filter, discover, unresolved);
+    for (const auto& why : unresolved) spdlog::info("{}; not watched: --resources leaves it out", why);
+    return picked;
+  } catch (const ResourceSelectionError& e) {
+    status = usage_error(app, e.what());
   } catch (const crs::ConfigError& e) {
     spdlog::error("{}", e.what());
-    return kExitFailure;
-  } catch (const std::runtime_error&) {
-    for (const auto& spec : config->resources)
-      if (auto b = find_builtin_resource(spec.kind);
-          spec.plural.empty() && !(b && b->group == spec.group && b->kind == spec.kind))
-        spdlog::error("{}: kind {} is not built in; add resourcePlural to name its resource "
-                      "without a server", spec.where, spec.kind);
-    return kExitFailure;
+  } catch (const std::runtime_error& e) {
+    spdlog::error("cannot resolve the config's resources: {}", e.what());
+  }
+  return std::nullopt;
+}
+
+// --print-resources: the RBAC a config needs, known without a server (a
+// kind outside the built-in table needs resourcePlural in the config).
+int print_resources(const CLI::App& app, const Settings& s, const crs::MetricsConfig* config) {
+  std::set<std::string> ids;
+  if (config) {
+    int status;
+    auto resources = configured_resources(app, s, *config, KindLookup::none, nullptr, status);
+    if (!resources) return status;
+    for (const auto& r : *resources) ids.insert(r.type.id());
   }
   for (const auto& name : s.resources) {
     auto type = resolve_resource(name, nullptr);
@@ -216,6 +227,12 @@ int main(int argc, char** argv) {
                  "format, kv-watch-config(5)), or a built-in config: kubevirt, kube-state; it also "
                  "names the resources to watch")
       ->type_name("FILE|NAME");
+  app.add_option("--resources", s.resource_filter,
+                 "Only these of the --config's resources (comma-separated or repeated, named as "
+                 "the arguments are); without --config, the same as resource arguments")
+      ->type_name("RESOURCE,...")
+      ->delimiter(',')
+      ->allow_extra_args(false);
   app.add_flag("--events", s.events,
                "Write watch events (ADDED, MODIFIED, DELETED with the object) as NDJSON; the "
                "initial list comes as ADDED");
@@ -227,8 +244,8 @@ int main(int argc, char** argv) {
                  "Read events recorded by --events from FILE (- for stdin) instead of the API")
       ->type_name("FILE");
   app.add_flag("--print-resources", s.print_resources,
-               "Print the resources the --config or the arguments name, one group/version/resource "
-               "per line, and exit: what kv-watch needs get, list and watch on");
+               "Print the resources the --config (or --resources of it) or the arguments name, one "
+               "group/version/resource per line, and exit: what kv-watch needs get, list and watch on");
   app.add_option("--kubeconfig", s.access.kubeconfig, "The kubeconfig to use (default $KUBECONFIG, "
                                                       "in-cluster, ~/.kube/config)")
       ->type_name("FILE");
@@ -302,7 +319,14 @@ int main(int argc, char** argv) {
   if (!s.config.empty() && s.events)
     return usage_error(app, "--config and --events do not go together: events carry whole objects");
   if (!s.config.empty() && !s.resources.empty())
-    return usage_error(app, "with --config the config names the resources; drop the resource arguments");
+    return usage_error(app, "with --config the config names the resources; drop the resource arguments "
+                            "(--resources picks some of the config's)");
+  std::erase(s.resource_filter, "");
+  if (s.config.empty()) {
+    // Without a config there is nothing to pick from: they are the resources to watch.
+    s.resources.insert(s.resources.end(), s.resource_filter.begin(), s.resource_filter.end());
+    s.resource_filter.clear();
+  }
   if (!s.replay.empty() && !s.events && s.config.empty())
     return usage_error(app, "--replay needs --events or --config");
   if (s.replay.empty() && s.resources.empty() && s.config.empty())
@@ -316,7 +340,7 @@ int main(int argc, char** argv) {
     if (!config) return kExitFailure;
   }
 
-  if (s.print_resources) return print_resources(s, config ? &*config : nullptr);
+  if (s.print_resources) return print_resources(app, s, config ? &*config : nullptr);
 
   if (!s.replay.empty()) {
     std::set<std::string> wanted;
@@ -325,7 +349,14 @@ int main(int argc, char** argv) {
       if (!type) return usage_error(app, "unknown resource \"" + name + "\"");
       wanted.insert(type->id());
     }
-    return run_replay([&] { return config ? replay_config(s, *config) : replay_events(s, wanted); });
+    std::vector<ConfiguredResource> resources;
+    if (config) {
+      int status;
+      auto picked = configured_resources(app, s, *config, KindLookup::guess_plural, nullptr, status);
+      if (!picked) return status;
+      resources = std::move(*picked);
+    }
+    return run_replay([&] { return config ? replay_config(s, resources) : replay_events(s, wanted); });
   }
 
   KubeAccess access;
@@ -374,15 +405,10 @@ int main(int argc, char** argv) {
   };
   std::vector<ConfiguredResource> configured;
   if (config) {
-    try {
-      configured = resolve_configured_resources(*config, discover);
-    } catch (const crs::ConfigError& e) {
-      spdlog::error("{}", e.what());
-      return kExitFailure;
-    } catch (const std::runtime_error& e) {
-      spdlog::error("cannot resolve the config's resources: {}", e.what());
-      return kExitFailure;
-    }
+    int status;
+    auto picked = configured_resources(app, s, *config, KindLookup::discovery, discover, status);
+    if (!picked) return status;
+    configured = std::move(*picked);
     for (const auto& c : configured) {
       types.push_back(c.type);
       fields.emplace_back(crs::fields_read(*c.spec));
