@@ -156,6 +156,23 @@ YAML
   assert_status 2
 }
 
+@test "kv-watch: --namespaces, -n and --exclude-namespaces usage errors name the culprit" {
+  run --separate-stderr kv-watch --namespaces ok,Not_A_Namespace vmis
+  assert_status 2
+  [[ "$stderr" == *'--namespaces: "Not_A_Namespace": a namespace is 1 to 63 lower-case letters'* ]] || flunk "$stderr"
+  run --separate-stderr kv-watch -n ../x vmis
+  assert_status 2
+  [[ "$stderr" == *'--namespace: "../x": a namespace is'* ]] || flunk "$stderr"
+  run --separate-stderr kv-watch --exclude-namespaces 'a b' vmis
+  assert_status 2
+  [[ "$stderr" == *'--exclude-namespaces: "a b": a namespace is'* ]] || flunk "$stderr"
+  # Both lists together, as kube-state-metrics: the listed namespaces that
+  # are not excluded; none left is a mistake.
+  run --separate-stderr kv-watch -n a --namespaces b --exclude-namespaces b,a vmis
+  assert_status 2
+  [[ "$stderr" == *"--exclude-namespaces leaves out every namespace that --namespaces (or -n) names"* ]] || flunk "$stderr"
+}
+
 @test "kv-watch: --resources usage errors name the resource and what the config has" {
   run --separate-stderr kv-watch --print-resources --config kube-state --resources pods,vmis
   assert_status 2

@@ -1,14 +1,55 @@
-// kv-watch's scoping: --resources against a config.
+// kv-watch's scoping: -n/--namespaces/--exclude-namespaces, --resources
+// against a config, and the merge of per-namespace caches into one snapshot.
 #include <gtest/gtest.h>
 
 #include "kv-watch/config_metrics.hpp"
 #include "kv-watch/crs_config.hpp"
+#include "kv-watch/namespace_scope.hpp"
 #include "kv-watch/resource_types.hpp"
 
 namespace kv::watch {
 namespace {
 
 using Names = std::vector<std::string>;
+
+TEST(NamespaceScope, NamespacesAreOneListWithDashN) {
+  auto s = namespace_scope("", {}, {});
+  EXPECT_TRUE(s.namespaces.empty());
+  EXPECT_TRUE(s.excluded.empty());
+  EXPECT_EQ(namespace_scope("a", {}, {}).namespaces, Names{"a"});
+  // Trimmed, empty entries skipped, repeats dropped, in the given order.
+  EXPECT_EQ(namespace_scope("b", {"a", " b", "", "c", "a"}, {}).namespaces, (Names{"b", "a", "c"}));
+  EXPECT_TRUE(namespace_scope("", {"", " "}, {}).namespaces.empty());
+}
+
+TEST(NamespaceScope, ExclusionsAreAFieldSelectorOnlyWhenAllNamespacesAreWatched) {
+  auto all = namespace_scope("", {}, {"x", "y", "x"});
+  EXPECT_TRUE(all.namespaces.empty());
+  EXPECT_EQ(all.excluded, (Names{"x", "y"}));
+  // With a list, as kube-state-metrics: the listed ones the exclusions do not name.
+  auto some = namespace_scope("", {"a", "b", "c"}, {"b", "z"});
+  EXPECT_EQ(some.namespaces, (Names{"a", "c"}));
+  EXPECT_TRUE(some.excluded.empty());
+  EXPECT_EQ(namespace_scope("a", {}, {"b"}).namespaces, Names{"a"});
+  EXPECT_THROW(namespace_scope("a", {"b"}, {"b", "a"}), std::invalid_argument);
+}
+
+TEST(NamespaceScope, NamesThatAreNoNamespaceAreRefusedByOption) {
+  for (const char* bad : {"Upper", "-a", "a-", "a_b", "a.b", "../x", "a/b"}) {
+    EXPECT_NE(check_namespace_name(bad), "") << bad;
+    try {
+      namespace_scope("", {"ok", bad}, {});
+      ADD_FAILURE() << bad;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_EQ(std::string(e.what()).rfind(std::string("--namespaces: \"") + bad + "\": a namespace is", 0), 0u)
+          << e.what();
+    }
+  }
+  EXPECT_EQ(check_namespace_name(std::string(63, 'a')), "");
+  EXPECT_NE(check_namespace_name(std::string(64, 'a')), "");
+  EXPECT_THROW(namespace_scope("A", {}, {}), std::invalid_argument);
+  EXPECT_THROW(namespace_scope("", {}, {"x y"}), std::invalid_argument);
+}
 
 TEST(ResourceNames, NamesResourceByKubectlNamesAndQualifiedForms) {
   ResourceType vmis = *resolve_resource("vmis", nullptr);
@@ -87,6 +128,37 @@ TEST(ConfiguredResources, AnUnresolvedEntryIsAnErrorUnlessLeftOut) {
         << e.what();
   }
   EXPECT_THROW(select_configured_resources(all, {"widgets"}, nullptr, {}), ResourceSelectionError);
+}
+
+std::string snapshot(const std::vector<ConfiguredResource>& resources,
+                     const std::vector<std::vector<const ObjectCache*>>& caches) {
+  ConfigMetrics metrics;
+  std::string out;
+  metrics.write(resources, caches, [&](const SampleOut& s) { append_sample_line(out, s); });
+  return out;
+}
+
+TEST(ConfigMetrics, PerNamespaceCachesGiveTheBytesOfOneCache) {
+  auto config = crs::parse_metrics_config(kConfig, "c.yaml");
+  std::vector<std::string> unresolved;
+  auto pods = select_configured_resources(
+      resolve_configured_resources(config, KindLookup::none, nullptr, &unresolved), {"pods"}, nullptr, unresolved);
+  FieldSelection fields(crs::fields_read(*pods[0].spec));
+  ObjectCache one(fields), a(fields), a_b(fields), b(fields);
+  simdjson::dom::parser parser;
+  int up = 0;
+  // "a-b" sorts before "a/..." by key: a merge, not a concatenation.
+  for (auto [ns, cache] : {std::pair{"a", &a}, {"a-b", &a_b}, {"b", &b}})
+    for (const char* name : {"x", "y"}) {
+      std::string json = std::string(R"({"metadata":{"namespace":")") + ns + R"(","name":")" + name +
+                         R"(","resourceVersion":"1"},"status":{"up":)" + std::to_string(++up) + "}}";
+      one.upsert(parser.parse(json).value());
+      cache->upsert(parser.parse(json).value());
+    }
+  std::string whole = snapshot(pods, {{&one}});
+  EXPECT_EQ(std::count(whole.begin(), whole.end(), '\n'), 6) << whole;
+  EXPECT_EQ(snapshot(pods, {{&b, &a, &a_b}}), whole);
+  EXPECT_EQ(snapshot(pods, {{&a, &a_b, &b}}), whole);
 }
 
 }  // namespace

@@ -86,21 +86,25 @@ std::vector<ConfiguredResource> select_configured_resources(
 }
 
 void ConfigMetrics::write(const std::vector<ConfiguredResource>& resources,
-                          const std::vector<const ObjectCache*>& caches,
+                          const std::vector<std::vector<const ObjectCache*>>& caches,
                           const std::function<void(const SampleOut&)>& sink) {
   std::vector<std::string> errors;
   for (std::size_t r = 0; r < resources.size(); ++r) {
     const auto& spec = *resources[r].spec;
-    const ObjectCache& cache = *caches[r];
     // Each object is parsed once for all metrics; the series are kept per
     // metric so that each family comes out in one piece.
     std::vector<std::vector<crs::Series>> series(spec.metrics.size());
     {
-      std::lock_guard lock(cache.mutex());
-      // Sorted keys: the same state gives the same bytes.
+      // A resource watched per namespace has a cache per namespace, with
+      // disjoint keys; all stay locked so that the merge is one state.
+      std::vector<std::unique_lock<std::mutex>> locks;
       std::vector<const std::pair<const std::string, CachedObject>*> objects;
-      objects.reserve(cache.objects().size());
-      for (const auto& entry : cache.objects()) objects.push_back(&entry);
+      for (const ObjectCache* cache : caches[r]) {
+        locks.emplace_back(cache->mutex());
+        objects.reserve(objects.size() + cache->objects().size());
+        for (const auto& entry : cache->objects()) objects.push_back(&entry);
+      }
+      // Sorted keys: the same state gives the same bytes, however it is split.
       std::sort(objects.begin(), objects.end(), [](auto* a, auto* b) { return a->first < b->first; });
       for (const auto* entry : objects) {
         simdjson::dom::element object;

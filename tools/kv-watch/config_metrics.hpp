@@ -59,9 +59,10 @@ std::vector<ConfiguredResource> select_configured_resources(
 class ConfigMetrics {
  public:
   // Writes every configured metric's series for the objects in `caches`
-  // (index-aligned with `resources`).
+  // (index-aligned with `resources`; a resource watched per namespace has
+  // one cache per namespace, merged in key order).
   void write(const std::vector<ConfiguredResource>& resources,
-             const std::vector<const ObjectCache*>& caches,
+             const std::vector<std::vector<const ObjectCache*>>& caches,
              const std::function<void(const SampleOut&)>& sink);
   // Series left out so far, per metric name.
   const std::map<std::string, std::uint64_t>& errors() const { return errors_; }

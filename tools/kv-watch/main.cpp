@@ -25,6 +25,7 @@
 #include "kv-watch/discovery.hpp"
 #include "kv-watch/event_stream.hpp"
 #include "kv-watch/informer.hpp"
+#include "kv-watch/namespace_scope.hpp"
 #include "kv-watch/resource_types.hpp"
 #include "kv-watch/self_metrics.hpp"
 #include "logging.hpp"
@@ -50,6 +51,7 @@ struct Settings {
   bool print_resources = false;
   KubeAccessOverrides access;
   std::string ns;
+  std::vector<std::string> namespaces;
   std::vector<std::string> exclude_namespaces;
   std::vector<std::string> resource_filter;  // --resources
   std::int32_t shard = 0;
@@ -102,10 +104,10 @@ std::optional<crs::MetricsConfig> load_config(const std::string& path) {
 // One snapshot of a config's metrics from a recording of events.
 int replay_config(const Settings& s, const std::vector<ConfiguredResource>& resources) {
   std::vector<std::unique_ptr<ObjectCache>> caches;
-  std::vector<const ObjectCache*> views;
+  std::vector<std::vector<const ObjectCache*>> views;
   for (const auto& r : resources) {
     caches.push_back(std::make_unique<ObjectCache>(FieldSelection(crs::fields_read(*r.spec))));
-    views.push_back(caches.back().get());
+    views.push_back({caches.back().get()});
   }
   std::size_t bad = read_event_recording(s.replay, [&](const ReplayedEvent& e) {
     std::string_view api_version, kind;
@@ -122,7 +124,7 @@ int replay_config(const Settings& s, const std::vector<ConfiguredResource>& reso
   SampleWriter out(STDOUT_FILENO);
   ConfigMetrics metrics;
   std::size_t series = 0, objects = 0;
-  for (const auto* c : views) objects += c->size();
+  for (const auto& c : caches) objects += c->size();
   auto t0 = std::chrono::steady_clock::now();
   metrics.write(resources, views, [&](const SampleOut& x) {
     ++series;
@@ -260,10 +262,18 @@ int main(int argc, char** argv) {
       ->type_name("FILE");
   app.add_option("--ca-file", s.access.ca_file, "Verify the server with the CA certificates in FILE")
       ->type_name("FILE");
-  app.add_option("-n,--namespace", s.ns, "Only this namespace (default: all)")->type_name("NAMESPACE");
+  app.add_option("-n,--namespace", s.ns, "Only this namespace (default: all); --namespaces with one")
+      ->type_name("NAMESPACE");
+  app.add_option("--namespaces", s.namespaces,
+                 "Only these namespaces (comma-separated or repeated): a list and a watch per "
+                 "namespace for namespaced resources; cluster-scoped ones (nodes) are watched "
+                 "whole")
+      ->type_name("NAMESPACE,...")
+      ->delimiter(',')
+      ->allow_extra_args(false);
   app.add_option("--exclude-namespaces", s.exclude_namespaces,
                  "Leave out these namespaces (comma-separated or repeated; a field selector on the "
-                 "server)")
+                 "server, or with --namespaces those are not watched)")
       ->type_name("NAMESPACE,...")
       ->delimiter(',')
       ->allow_extra_args(false);
@@ -314,8 +324,12 @@ int main(int argc, char** argv) {
   if (s.shard < 0 || s.shard >= s.total_shards)
     return usage_error(app, "--shard " + std::to_string(s.shard) + " is not below --total-shards " +
                                 std::to_string(s.total_shards));
-  if (!s.ns.empty() && !s.exclude_namespaces.empty())
-    return usage_error(app, "--namespace and --exclude-namespaces do not go together");
+  NamespaceScope scope;
+  try {
+    scope = namespace_scope(s.ns, s.namespaces, s.exclude_namespaces);
+  } catch (const std::invalid_argument& e) {
+    return usage_error(app, e.what());
+  }
   if (!s.config.empty() && s.events)
     return usage_error(app, "--config and --events do not go together: events carry whole objects");
   if (!s.config.empty() && !s.resources.empty())
@@ -449,20 +463,31 @@ int main(int argc, char** argv) {
     };
   }
   InformerSettings base;
-  base.ns = s.ns;
   base.label_selector = s.label_selector;
   base.field_selector = s.field_selector;
-  for (const auto& ns : s.exclude_namespaces)
+  for (const auto& ns : scope.excluded)
     base.field_selector += (base.field_selector.empty() ? "" : ",") + ("metadata.namespace!=" + ns);
   base.sharding = {s.shard, s.total_shards};
   base.page_size = s.page_size;
   base.watch_timeout = std::chrono::duration_cast<std::chrono::seconds>(*watch_timeout);
   base.limits = limits;
   base.list_only = s.once;
+  // As kube-state-metrics does: a namespaced resource gets an informer per
+  // namespace of --namespaces (a Role in each is enough), a cluster-scoped
+  // one a single informer.
   std::vector<std::unique_ptr<Informer>> informers;
-  for (std::size_t i = 0; i < types.size(); ++i)
-    informers.push_back(std::make_unique<Informer>(types[i], base, access, token, fields[i], on_change,
-                                                   s.events, stop));
+  std::vector<std::vector<const Informer*>> informers_of(types.size());
+  for (std::size_t i = 0; i < types.size(); ++i) {
+    std::vector<std::string> namespaces{""};
+    if (types[i].namespaced && !scope.namespaces.empty()) namespaces = scope.namespaces;
+    for (const auto& ns : namespaces) {
+      InformerSettings settings = base;
+      settings.ns = ns;
+      informers.push_back(std::make_unique<Informer>(types[i], settings, access, token, fields[i], on_change,
+                                                     s.events, stop));
+      informers_of[i].push_back(informers.back().get());
+    }
+  }
   const std::int64_t started_ms = now_ms();
   for (auto& inf : informers) inf->start();
 
@@ -471,14 +496,19 @@ int main(int argc, char** argv) {
   auto write_snapshot = [&] {
     auto sink = [&](const SampleOut& x) { samples.write(x); };
     // A resource's metrics appear once its first list is complete, never
-    // from half a list (kv_watch_synced tells which are missing).
+    // from half a list (kv_watch_synced tells which are missing); watched
+    // per namespace, each namespace counts once its own list is complete,
+    // so that one that cannot be listed does not hide the others.
     std::vector<ConfiguredResource> ready;
-    std::vector<const ObjectCache*> caches;
-    for (std::size_t i = 0; i < configured.size(); ++i)
-      if (informers[i]->synced()) {
-        ready.push_back(configured[i]);
-        caches.push_back(&informers[i]->cache());
-      }
+    std::vector<std::vector<const ObjectCache*>> caches;
+    for (std::size_t i = 0; i < configured.size(); ++i) {
+      std::vector<const ObjectCache*> synced;
+      for (const Informer* inf : informers_of[i])
+        if (inf->synced()) synced.push_back(&inf->cache());
+      if (synced.empty()) continue;
+      ready.push_back(configured[i]);
+      caches.push_back(std::move(synced));
+    }
     config_metrics.write(ready, caches, sink);
     emit_self_metrics(informers, now_ms(), started_ms, sink);
     write_error_counts(config_metrics, sink);
