@@ -155,3 +155,93 @@ YAML
   run kv-watch --print-resources --events vmis
   assert_status 2
 }
+
+@test "kv-watch: --namespaces, -n and --exclude-namespaces usage errors name the culprit" {
+  run --separate-stderr kv-watch --namespaces ok,Not_A_Namespace vmis
+  assert_status 2
+  [[ "$stderr" == *'--namespaces: "Not_A_Namespace": a namespace is 1 to 63 lower-case letters'* ]] || flunk "$stderr"
+  run --separate-stderr kv-watch -n ../x vmis
+  assert_status 2
+  [[ "$stderr" == *'--namespace: "../x": a namespace is'* ]] || flunk "$stderr"
+  run --separate-stderr kv-watch --exclude-namespaces 'a b' vmis
+  assert_status 2
+  [[ "$stderr" == *'--exclude-namespaces: "a b": a namespace is'* ]] || flunk "$stderr"
+  # Both lists together, as kube-state-metrics: the listed namespaces that
+  # are not excluded; none left is a mistake.
+  run --separate-stderr kv-watch -n a --namespaces b --exclude-namespaces b,a vmis
+  assert_status 2
+  [[ "$stderr" == *"--exclude-namespaces leaves out every namespace that --namespaces (or -n) names"* ]] || flunk "$stderr"
+}
+
+@test "kv-watch: --resources usage errors name the resource and what the config has" {
+  run --separate-stderr kv-watch --print-resources --config kube-state --resources pods,vmis
+  assert_status 2
+  [[ "$stderr" == *'--resources: "vmis" (kubevirt.io/v1/virtualmachineinstances) is not one of the config'"'"'s resources (v1/pods, apps/v1/deployments, apps/v1/daemonsets, v1/nodes)'* ]] || flunk "$stderr"
+  run --separate-stderr kv-watch --config kube-state --resources frobnicators --replay /dev/null
+  assert_status 2
+  [[ "$stderr" == *'--resources: "frobnicators" is not one of the config'"'"'s resources'* ]] || flunk "$stderr"
+  run --separate-stderr kv-watch --config kube-state pods
+  assert_status 2
+  [[ "$stderr" == *"drop the resource arguments (--resources picks some of the config's)"* ]] || flunk "$stderr"
+}
+
+@test "kv-watch: --print-resources honours --resources" {
+  run --separate-stderr kv-watch --print-resources --config kube-state --resources no,pods
+  assert_success
+  [ "$output" = "$(printf 'v1/nodes\nv1/pods')" ] || flunk "$output"
+  run --separate-stderr kv-watch --print-resources --config kube-state --resources deploy --resources apps/v1/daemonsets
+  assert_success
+  [ "$output" = "$(printf 'apps/v1/daemonsets\napps/v1/deployments')" ] || flunk "$output"
+  run --separate-stderr kv-watch --print-resources --config kubevirt --resources vmis,vmsnapshot
+  assert_success
+  [ "$output" = "$(printf 'kubevirt.io/v1/virtualmachineinstances\nsnapshot.kubevirt.io/v1beta1/virtualmachinesnapshots')" ] || flunk "$output"
+  # Without --config they are resource arguments.
+  run --separate-stderr kv-watch --print-resources --resources vmis,pods vm
+  assert_success
+  [ "$output" = "$(printf 'kubevirt.io/v1/virtualmachineinstances\nkubevirt.io/v1/virtualmachines\nv1/pods')" ] || flunk "$output"
+  # A kind only a server could name: an error, unless --resources leaves it
+  # out; with resourcePlural it is named by its plural.
+  cat > "$TEST_TMP/crd.yaml" <<'YAML'
+kind: CustomResourceStateMetrics
+spec:
+  resources:
+    - groupVersionKind: {group: example.com, version: v1, kind: Widget}
+      metrics:
+        - name: up
+          each: {type: Gauge, gauge: {path: [status, up]}}
+    - groupVersionKind: {group: example.com, version: v1, kind: Gadget}
+      resourcePlural: gadgetry
+      metrics:
+        - name: up
+          each: {type: Gauge, gauge: {path: [status, up]}}
+    - groupVersionKind: {group: "", version: v1, kind: Pod}
+      metrics:
+        - name: up
+          each: {type: Gauge, gauge: {path: [status, up]}}
+YAML
+  run --separate-stderr kv-watch --print-resources --config "$TEST_TMP/crd.yaml"
+  assert_status 1
+  [[ "$stderr" == *"crd.yaml:4: resource 1 (Widget): kind Widget is not built in; add resourcePlural"* ]] || flunk "$stderr"
+  run --separate-stderr kv-watch --print-resources --config "$TEST_TMP/crd.yaml" --resources gadgetry,pod
+  assert_success
+  [ "$output" = "$(printf 'example.com/v1/gadgetry\nv1/pods')" ] || flunk "$output"
+  run --separate-stderr kv-watch --print-resources --config "$TEST_TMP/crd.yaml" --resources widgets
+  assert_status 2
+  [[ "$stderr" == *'--resources: "widgets" is not one of the config'"'"'s resources (example.com/v1/gadgetry, v1/pods); '*'kind Widget is not built in'* ]] || flunk "$stderr"
+}
+
+@test "kv-watch: --config --replay --resources gives the config's families of those resources, as without it" {
+  input="$KV_ROOT/tests/cases/kv-watch/kubevirt-fixtures/input.ndjson"
+  samples() { jq -c 'select(.name) | {name, type, labels, value}'; }
+  run --separate-stderr kv-watch --config kube-state --replay "$input"
+  assert_success
+  whole="$(printf '%s\n' "$output" | samples)"
+  run --separate-stderr kv-watch --config kube-state --replay "$input" --resources pods,no
+  assert_success
+  picked="$(printf '%s\n' "$output" | samples)"
+  # The fixture has pods, nodes, deployments and daemon sets.
+  for family in kube_pod_status_phase kube_node_status_condition kube_deployment_spec_replicas kube_daemonset_status_number_ready; do
+    grep -q "\"name\":\"$family\"" <<<"$whole" || flunk "the fixture makes no $family"
+  done
+  [ "$picked" = "$(grep -E '"name":"kube_(pod|node)_' <<<"$whole")" ] || flunk "$picked"
+}
