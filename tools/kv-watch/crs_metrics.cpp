@@ -61,12 +61,56 @@ std::optional<double> gauge_value(Context& c, std::optional<element> it, bool re
   return v;
 }
 
+// A map key, without keyPrefix; nullopt when it lacks the prefix.
+std::optional<std::string_view> map_key(const EachSpec& e, std::string_view key) {
+  if (e.key_prefix.empty()) return key;
+  if (!key.starts_with(e.key_prefix)) return std::nullopt;
+  return key.substr(e.key_prefix.size());
+}
+
+// resourceUnits: a series per resource kube-state-metrics reports, with its
+// unit and its quantity converted as kube-state-metrics converts it.
+void resource_series(Context& c, element map) {
+  const EachSpec& e = c.metric.each;
+  bool node = e.resource_units == ResourceUnits::node;
+  for (auto field : map.get_object()) {
+    auto key = map_key(e, field.key);
+    if (!key) continue;
+    auto kind = kube_resource_class(*key, node);
+    if (!kind) continue;
+    std::optional<double> value;
+    std::string_view text;
+    if (field.value.get(text) == simdjson::SUCCESS) {
+      value = resource_quantity(text, kind->whole);
+    } else if (field.value.type() == element_type::INT64 || field.value.type() == element_type::UINT64) {
+      value = to_float64(field.value);
+    }
+    if (!value) {
+      c.error(e.path.describe() + ": " + std::string(*key) + ": expected a quantity, got " + go_format_value(field.value));
+      continue;
+    }
+    Series s;
+    s.labels[e.label_from_key] = sanitize_label_name(*key);
+    s.labels["unit"] = kind->unit;
+    add_path_labels(e.labels, map, s.labels);
+    s.value = *value;
+    c.out.push_back(std::move(s));
+  }
+}
+
 void gauge(Context& c, std::optional<element> v) {
   const EachSpec& e = c.metric.each;
+  if (e.resource_units != ResourceUnits::none) {
+    // As in kube-state-metrics' own families, no map is an empty one.
+    if (v && v->type() == element_type::OBJECT) resource_series(c, *v);
+    return;
+  }
   if (v && v->type() == element_type::OBJECT) {
     bool single_key = e.value_from.steps().size() == 1 && !e.value_from.steps()[0].text.empty() &&
                       e.value_from.steps()[0].text.find(',') == std::string::npos;
     for (auto field : v->get_object()) {
+      auto key = map_key(e, field.key);
+      if (!key) continue;
       std::optional<double> value;
       if (single_key && field.key == e.value_from.steps()[0].text) {
         std::string why;
@@ -79,7 +123,7 @@ void gauge(Context& c, std::optional<element> v) {
       }
       if (!value) continue;
       Series s;
-      if (!e.label_from_key.empty() && !field.key.empty()) s.labels[e.label_from_key] = std::string(field.key);
+      if (!e.label_from_key.empty() && !key->empty()) s.labels[e.label_from_key] = std::string(*key);
       add_path_labels(e.labels, field.value, s.labels);
       add_path_labels(e.labels, *v, s.labels);
       s.value = *value;
@@ -192,14 +236,10 @@ void apply_label_rules(const std::vector<LabelRule>& rules, Labels& labels) {
   }
 }
 
-}  // namespace
-
-void object_series(const MetricSpec& metric, element object, std::vector<Series>& out,
-                   std::vector<std::string>& errors) {
-  if (!conditions_hold(metric.when, object)) return;
-  Context c{metric, out, errors};
-  std::size_t first = out.size();
-  auto v = resolve(metric.each.path, object);
+// The series of `each` with `root` as the object.
+void each_series(Context& c, element root) {
+  const MetricSpec& metric = c.metric;
+  auto v = resolve(metric.each.path, root);
   switch (metric.each.type) {
     case EachType::gauge:
       gauge(c, v);
@@ -217,7 +257,9 @@ void object_series(const MetricSpec& metric, element object, std::vector<Series>
       } else if (v && v->type() == element_type::OBJECT) {
         info_values(c, v, nullptr);
         for (auto field : v->get_object()) {
-          std::string key(field.key);
+          auto k = map_key(c.metric.each, field.key);
+          if (!k) continue;
+          std::string key(*k);
           info_values(c, is_null(field.value) ? std::nullopt : std::optional<element>(field.value), &key);
         }
       } else {
@@ -225,10 +267,56 @@ void object_series(const MetricSpec& metric, element object, std::vector<Series>
       }
       break;
   }
+}
+
+// labelsFromMap: the map's keys in sorted order, named as kube-state-metrics
+// names them.
+void add_map_labels(const MapLabels& m, element object, Labels& out) {
+  auto map = m.path.get(object);
+  if (!map || map->type() != element_type::OBJECT) return;
+  // Scratch space kept between objects.
+  thread_local std::vector<std::pair<std::string_view, element>> fields;
+  thread_local std::vector<std::string_view> keys;
+  fields.clear();
+  keys.clear();
+  for (auto field : map->get_object()) fields.emplace_back(field.key, field.value);
+  if (fields.empty()) return;
+  std::sort(fields.begin(), fields.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& f : fields) keys.push_back(f.first);
+  auto names = kube_map_label_names(m.prefix, keys);
+  for (std::size_t i = 0; i < names.size(); ++i) out[std::move(names[i])] = go_format_value(fields[i].second);
+}
+
+}  // namespace
+
+void object_series(const MetricSpec& metric, element object, std::vector<Series>& out,
+                   std::vector<std::string>& errors) {
+  if (!conditions_hold(metric.when, object)) return;
+  Context c{metric, out, errors};
+  std::size_t first = out.size();
+  if (metric.for_each) {
+    auto list = metric.for_each->path.get(object);
+    if (list && list->type() == element_type::ARRAY) {
+      Labels element_labels;
+      for (auto item : list->get_array()) {
+        if (is_null(item)) continue;
+        std::size_t from = out.size();
+        each_series(c, item);
+        if (out.size() == from || metric.for_each->labels.empty()) continue;
+        element_labels.clear();
+        add_path_labels(metric.for_each->labels, item, element_labels);
+        for (std::size_t i = from; i < out.size(); ++i)
+          for (const auto& [k, v2] : element_labels) out[i].labels.emplace(k, v2);
+      }
+    }
+  } else {
+    each_series(c, object);
+  }
   if (out.size() == first) return;
   // Labels the series do not set come from the family: labelsFromPath
-  // against the object, over commonLabels.
+  // against the object, over labelsFromMap, over commonLabels.
   Labels family = metric.common_labels;
+  if (metric.map_labels) add_map_labels(*metric.map_labels, object, family);
   add_path_labels(metric.labels, object, family);
   for (std::size_t i = first; i < out.size(); ++i) {
     for (const auto& [k, v2] : family) out[i].labels.emplace(k, v2);
