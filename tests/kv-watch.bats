@@ -132,7 +132,7 @@ vmi_event() {  # type namespace name resourceVersion
 @test "kv-watch: --print-resources lists what a config reads, without a server" {
   run kv-watch --print-resources --config kube-state
   assert_success
-  [ "$output" = "$(printf 'apps/v1/daemonsets\napps/v1/deployments\nv1/nodes\nv1/pods')" ] || flunk "$output"
+  [ "$output" = "$(printf 'apps/v1/daemonsets\napps/v1/deployments\nv1/nodes\nv1/persistentvolumeclaims\nv1/pods')" ] || flunk "$output"
   run kv-watch --print-resources --config kubevirt
   assert_success
   assert_output_contains "snapshot.kubevirt.io/v1beta1/virtualmachinesnapshots"
