@@ -129,6 +129,34 @@ vmi_event() {  # type namespace name resourceVersion
   done <"$TEST_TMP/seen"
 }
 
+@test "kv-watch: the kube-state config makes every kube_* series the rules read, or says why not" {
+  cases="$KV_ROOT/tests/cases/kv-watch"
+  config="$KV_ROOT/tools/kv-watch/configs/kube-state.yaml"
+  cat "$cases/kube-state-fixtures/input.ndjson" "$cases/kube-state-edge-cases/input.ndjson" >"$TEST_TMP/objects"
+  run --separate-stderr kv-watch --config kube-state --replay "$TEST_TMP/objects"
+  assert_success
+  printf '%s\n' "$output" >"$TEST_TMP/samples"
+  jq -r 'select(.name) | .name' "$TEST_TMP/samples" | sort -u >"$TEST_TMP/made"
+  # "# not derived: NAME: REASON" lines of the config.
+  sed -n 's/^# not derived: \([^:]*\): \(..*\)$/\1/p' "$config" | sort -u >"$TEST_TMP/not-made"
+  grep -oE '\bkube_[a-z0-9_]+' "$KV_ROOT/rules/external-metrics.yaml" | sort -u >"$TEST_TMP/wanted"
+  [ "$(wc -l <"$TEST_TMP/wanted")" -ge 15 ] || flunk "$(cat "$TEST_TMP/wanted")"
+  while read -r name; do
+    if grep -qx "$name" "$TEST_TMP/made"; then
+      ! grep -qx "$name" "$TEST_TMP/not-made" || flunk "$name is made, yet listed as not derived in $config"
+    else
+      grep -qx "$name" "$TEST_TMP/not-made" ||
+        flunk "$name: rules/external-metrics.yaml lists it, the kube-state config neither makes it nor says why (# not derived: $name: REASON)"
+    fi
+  done <"$TEST_TMP/wanted"
+  # The labels only an allowlist gives kube-state-metrics' *_labels families.
+  jq -e -s 'map(select(.name == "kube_node_labels" and .labels.label_kubevirt_io_schedulable == "true")) | length >= 1' \
+    "$TEST_TMP/samples" >/dev/null || flunk "no kube_node_labels{label_kubevirt_io_schedulable=\"true\"}"
+  jq -e -s 'map(select(.name == "kube_persistentvolumeclaim_labels" and .labels.label_restore_kubevirt_io_source_vm_name
+    and .labels.label_restore_kubevirt_io_source_vm_namespace)) | length >= 1' "$TEST_TMP/samples" >/dev/null ||
+    flunk "no kube_persistentvolumeclaim_labels with label_restore_kubevirt_io_source_vm_name/_namespace"
+}
+
 @test "kv-watch: --print-resources lists what a config reads, without a server" {
   run kv-watch --print-resources --config kube-state
   assert_success
