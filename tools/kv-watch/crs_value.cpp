@@ -242,21 +242,20 @@ std::optional<element> ValuePath::get(element from) const {
 
 namespace {
 
-// A quantity's parts: sign, significant digits (the point removed, no
-// leading zeros; empty for zero), and the powers of 10 and 2 to apply.
+// A quantity's parts: sign, the powers of 10 and 2 to apply, and (in a
+// buffer the caller gives, so that no call allocates once it has grown)
+// its significant digits: the point removed, no leading zeros, empty for 0.
 struct QuantityParts {
   bool negative = false;
-  std::string digits;
   int fraction = 0;  // digits after the point
   int exponent10 = 0, exponent2 = 0;
 };
 
-std::optional<QuantityParts> split_quantity(std::string_view s) {
-  if (s.empty()) return std::nullopt;
-  QuantityParts q;
+bool split_quantity(std::string_view s, QuantityParts& q, std::string& digits) {
+  digits.clear();
+  if (s.empty()) return false;
   std::size_t pos = 0;
   if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) q.negative = s[pos++] == '-';
-  std::string digits;  // integer and fraction digits, without the point
   while (pos < s.size() && std::isdigit(static_cast<unsigned char>(s[pos]))) digits += s[pos++];
   if (pos < s.size() && s[pos] == '.') {
     ++pos;
@@ -277,27 +276,62 @@ std::optional<QuantityParts> split_quantity(std::string_view s) {
     q.exponent2 = b->second;
   } else if (suffix.size() >= 2 && (suffix[0] == 'e' || suffix[0] == 'E')) {
     auto e = go_atoi(suffix.substr(1));
-    if (!e || *e > 100000 || *e < -100000) return std::nullopt;
+    if (!e || *e > 100000 || *e < -100000) return false;
     q.exponent10 = static_cast<int>(*e);
   } else {
-    return std::nullopt;
+    return false;
   }
   // Leading zeros carry nothing; an empty number ("m", "-", ".") is zero.
-  auto first = digits.find_first_not_of('0');
-  if (first != std::string::npos) q.digits = digits.substr(first);
-  return q;
+  digits.erase(0, std::min(digits.find_first_not_of('0'), digits.size()));
+  return true;
+}
+
+// ceil(q × 10^decimals), exactly; nullopt beyond an int64.
+std::optional<std::int64_t> scaled_ceil(const QuantityParts& q, const std::string& digits, int decimals) {
+  if (digits.empty()) return 0;
+  // digits × 2^exponent2 × 10^k in 128-bit integers: below 10^19 × 2^60,
+  // so there is room for the few multiplications by 10 an int64 allows.
+  if (digits.size() > 19) return std::nullopt;
+  using u128 = unsigned __int128;
+  constexpr u128 int64_max = static_cast<u128>(INT64_MAX);
+  u128 n = 0;
+  for (char c : digits) n = n * 10 + static_cast<unsigned>(c - '0');
+  n <<= q.exponent2;
+  long k = static_cast<long>(q.exponent10) - q.fraction + decimals;
+  if (k >= 0) {
+    for (long i = 0; i < k; ++i) {
+      if (n > int64_max) return std::nullopt;
+      n *= 10;
+    }
+  } else if (-k >= 38) {
+    n = 1;  // n < 2^124 < 10^38: a positive fraction below 1, rounded up
+  } else {
+    // Rounded up (away from zero, as apimachinery's RoundUp).
+    u128 p = 1;
+    for (long i = 0; i < -k; ++i) p *= 10;
+    n = n / p + (n % p != 0 ? 1 : 0);
+  }
+  if (n > int64_max) return std::nullopt;
+  auto v = static_cast<std::int64_t>(n);
+  return q.negative ? -v : v;
+}
+
+// Digits of one quantity at a time, kept between calls.
+std::string& digit_buffer() {
+  thread_local std::string buffer;
+  return buffer;
 }
 
 }  // namespace
 
 std::optional<double> parse_quantity(std::string_view s) {
-  auto q = split_quantity(s);
-  if (!q) return std::nullopt;
-  const std::string& mantissa_digits = q->digits;
+  QuantityParts q;
+  std::string& mantissa_digits = digit_buffer();
+  if (!split_quantity(s, q, mantissa_digits)) return std::nullopt;
   if (mantissa_digits.empty()) return 0.0;
-  double sign = q->negative ? -1.0 : 1.0;
-  int scale = q->exponent10 - q->fraction;
-  if (q->exponent2 == 0) {
+  double sign = q.negative ? -1.0 : 1.0;
+  int scale = q.exponent10 - q.fraction;
+  if (q.exponent2 == 0) {
     if (mantissa_digits.size() <= 18 && scale >= -9) {
       long long m = std::stoll(mantissa_digits);
       double base = static_cast<double>(m);
@@ -311,8 +345,8 @@ std::optional<double> parse_quantity(std::string_view s) {
   // Binary suffixes: whole numbers exactly (capped at 2^63-1), fractions
   // rounded up to nano.
   long double value = std::strtold(mantissa_digits.c_str(), nullptr) * std::pow(10.0L, scale) *
-                      std::pow(2.0L, q->exponent2);
-  if (q->fraction == 0) {
+                      std::pow(2.0L, q.exponent2);
+  if (q.fraction == 0) {
     constexpr long double cap = 9223372036854775807.0L;
     return sign * static_cast<double>(std::min(value, cap));
   }
@@ -321,45 +355,22 @@ std::optional<double> parse_quantity(std::string_view s) {
 }
 
 std::optional<std::int64_t> quantity_scaled_ceil(std::string_view s, int decimals) {
-  auto q = split_quantity(s);
-  if (!q) return std::nullopt;
-  if (q->digits.empty()) return 0;
-  // digits × 2^exponent2 × 10^k in 128-bit integers: below 10^19 × 2^60,
-  // so there is room for the few multiplications by 10 an int64 allows.
-  if (q->digits.size() > 19) return std::nullopt;
-  using u128 = unsigned __int128;
-  constexpr u128 int64_max = static_cast<u128>(INT64_MAX);
-  u128 n = std::stoull(q->digits);
-  n <<= q->exponent2;
-  long k = static_cast<long>(q->exponent10) - q->fraction + decimals;
-  if (k >= 0) {
-    for (long i = 0; i < k; ++i) {
-      if (n > int64_max) return std::nullopt;
-      n *= 10;
-    }
-  } else {
-    // Rounded up (away from zero, as apimachinery's RoundUp).
-    if (-k >= 38) {
-      n = 1;  // n < 2^124 < 10^38: a positive fraction below 1
-    } else {
-      u128 p = 1;
-      for (long i = 0; i < -k; ++i) p *= 10;
-      u128 rest = n % p;
-      n = n / p + (rest != 0 ? 1 : 0);
-    }
-  }
-  if (n > int64_max) return std::nullopt;
-  auto v = static_cast<std::int64_t>(n);
-  return q->negative ? -v : v;
+  QuantityParts q;
+  std::string& digits = digit_buffer();
+  if (!split_quantity(s, q, digits)) return std::nullopt;
+  return scaled_ceil(q, digits, decimals);
 }
 
 std::optional<double> resource_quantity(std::string_view s, bool whole) {
-  auto value = quantity_scaled_ceil(s, 0);
+  QuantityParts q;
+  std::string& digits = digit_buffer();
+  if (!split_quantity(s, q, digits)) return std::nullopt;
+  auto value = scaled_ceil(q, digits, 0);
   if (!value) return parse_quantity(s);
   if (whole) return static_cast<double>(*value);
   constexpr std::int64_t max_milli_value = INT64_MAX / 1000;  // apimachinery's MaxMilliValue
   if (*value > max_milli_value) return static_cast<double>(*value);
-  auto milli = quantity_scaled_ceil(s, 3);
+  auto milli = scaled_ceil(q, digits, 3);
   if (!milli) return parse_quantity(s);
   return static_cast<double>(*milli) / 1000;
 }
@@ -401,13 +412,16 @@ bool is_qualified_name(std::string_view s) {
 }
 
 // Kubernetes' extended resources: outside the kubernetes.io domain, with
-// a domain, and valid as a quota name ("requests." + name).
+// a domain, and valid as a quota name: "requests." + name a qualified name.
 bool is_extended_resource(std::string_view name) {
-  bool native = name.find('/') == std::string_view::npos || name.find("kubernetes.io/") != std::string_view::npos;
-  if (native || name.starts_with("requests.")) return false;
-  std::string quota = "requests.";
-  quota.append(name);
-  return is_qualified_name(quota);
+  auto slash = name.find('/');
+  if (slash == std::string_view::npos || name.find("kubernetes.io/") != std::string_view::npos) return false;
+  if (name.starts_with("requests.")) return false;
+  // "requests." + domain is a DNS subdomain when the domain is one and the
+  // whole is short enough; the rest must be a qualified name's name part.
+  std::string_view domain = name.substr(0, slash), rest = name.substr(slash + 1);
+  return domain.size() + 9 <= 253 && is_dns1123_subdomain(domain) && rest.find('/') == std::string_view::npos &&
+         is_qualified_name(rest);
 }
 
 }  // namespace
