@@ -59,6 +59,26 @@ const char* pod = R"({"metadata":{"name":"p1","labels":{"app":"db","kubevirt.io/
     {"name":"bad","resources":{"requests":{"cpu":"lots"}}}],
    "volumes":[{"name":"disk","persistentVolumeClaim":{"claimName":"p1-disk","readOnly":true}},{"name":"tmp","emptyDir":{}}]}})";
 
+TEST(CrsLabelSet, SortedByNameSetReplacesAddKeeps) {
+  LabelSet l;
+  l.set("pod", "a");
+  l.set("container", "c");
+  l.add("pod", "b");  // there already: kept
+  l.set("unit", "byte");
+  l.set("unit", "core");  // replaced
+  l.erase("missing");
+  std::string text;
+  for (const auto& [k, v] : l) text += k + "=" + v + " ";
+  EXPECT_EQ(text, "container=c pod=a unit=core ");
+  ASSERT_TRUE(l.find("pod"));
+  EXPECT_EQ(*l.find("pod"), "a");
+  EXPECT_FALSE(l.find("po"));
+  l.erase("pod");
+  EXPECT_EQ(l.size(), 2u);
+  EXPECT_LT((LabelSet{{"a", "1"}}), (LabelSet{{"a", "2"}}));
+  EXPECT_EQ((LabelSet{{"b", "1"}, {"a", "2"}}), (LabelSet{{"a", "2"}, {"b", "1"}}));
+}
+
 TEST(CrsExtensions, ForEachAppliesEachToEveryElementWithItsLabels) {
   std::vector<std::string> errors;
   EXPECT_EQ(series_of("    - name: requests\n"
