@@ -157,6 +157,26 @@ vmi_event() {  # type namespace name resourceVersion
     flunk "no kube_persistentvolumeclaim_labels with label_restore_kubevirt_io_source_vm_name/_namespace"
 }
 
+@test "kv-watch: on the fixtures' cluster, KubeVirt's rules see schedulable nodes (promtool)" {
+  input="$KV_ROOT/tests/cases/kv-watch/kube-state-fixtures/input.ndjson"
+  kv-rulesgen -k v1.6 -f rulefile >"$TEST_TMP/rules.yaml"
+  { kv-watch --config kube-state --replay "$input" && kv-watch --config kubevirt --replay "$input"; } >"$TEST_TMP/samples"
+  # Every series, constant for 15 minutes, as promtool's input.
+  {
+    printf 'rule_files: [rules.yaml]\nevaluation_interval: 1m\ntests:\n- interval: 1m\n  input_series:\n'
+    jq -r 'select(.name) | "\(.name){\(.labels // {} | to_entries | map(select(.value != "") | "\(.key)=\(.value | tojson)") | join(","))}\t\(.value)"' \
+      "$TEST_TMP/samples" | sort -u -t$'\t' -k1,1 |
+      while IFS=$'\t' read -r series value; do
+        printf '  - series: %s\n    values: "%sx15"\n' "$(jq -Rn --arg s "$series" '$s')" "$value"
+      done
+    printf '  alert_rule_test:\n  - {eval_time: 10m, alertname: KubeVirtNoAvailableNodesToRunVMs, exp_alerts: []}\n'
+    printf '  promql_expr_test:\n  - expr: count(kube_node_labels{label_kubevirt_io_schedulable="true"} * on (node) group_left () (1 - kube_node_spec_unschedulable) == 1)\n'
+    printf '    eval_time: 10m\n    exp_samples: [{labels: "{}", value: 2}]\n'
+  } >"$TEST_TMP/test.yaml"
+  run promtool test rules "$TEST_TMP/test.yaml"
+  assert_success
+}
+
 @test "kv-watch: --print-resources lists what a config reads, without a server" {
   run kv-watch --print-resources --config kube-state
   assert_success
