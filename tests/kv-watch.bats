@@ -129,10 +129,58 @@ vmi_event() {  # type namespace name resourceVersion
   done <"$TEST_TMP/seen"
 }
 
+@test "kv-watch: the kube-state config makes every kube_* series the rules read, or says why not" {
+  cases="$KV_ROOT/tests/cases/kv-watch"
+  config="$KV_ROOT/tools/kv-watch/configs/kube-state.yaml"
+  cat "$cases/kube-state-fixtures/input.ndjson" "$cases/kube-state-edge-cases/input.ndjson" >"$TEST_TMP/objects"
+  run --separate-stderr kv-watch --config kube-state --replay "$TEST_TMP/objects"
+  assert_success
+  printf '%s\n' "$output" >"$TEST_TMP/samples"
+  jq -r 'select(.name) | .name' "$TEST_TMP/samples" | sort -u >"$TEST_TMP/made"
+  # "# not derived: NAME: REASON" lines of the config.
+  sed -n 's/^# not derived: \([^:]*\): \(..*\)$/\1/p' "$config" | sort -u >"$TEST_TMP/not-made"
+  grep -oE '\bkube_[a-z0-9_]+' "$KV_ROOT/rules/external-metrics.yaml" | sort -u >"$TEST_TMP/wanted"
+  [ "$(wc -l <"$TEST_TMP/wanted")" -ge 15 ] || flunk "$(cat "$TEST_TMP/wanted")"
+  while read -r name; do
+    if grep -qx "$name" "$TEST_TMP/made"; then
+      ! grep -qx "$name" "$TEST_TMP/not-made" || flunk "$name is made, yet listed as not derived in $config"
+    else
+      grep -qx "$name" "$TEST_TMP/not-made" ||
+        flunk "$name: rules/external-metrics.yaml lists it, the kube-state config neither makes it nor says why (# not derived: $name: REASON)"
+    fi
+  done <"$TEST_TMP/wanted"
+  # The labels only an allowlist gives kube-state-metrics' *_labels families.
+  jq -e -s 'map(select(.name == "kube_node_labels" and .labels.label_kubevirt_io_schedulable == "true")) | length >= 1' \
+    "$TEST_TMP/samples" >/dev/null || flunk "no kube_node_labels{label_kubevirt_io_schedulable=\"true\"}"
+  jq -e -s 'map(select(.name == "kube_persistentvolumeclaim_labels" and .labels.label_restore_kubevirt_io_source_vm_name
+    and .labels.label_restore_kubevirt_io_source_vm_namespace)) | length >= 1' "$TEST_TMP/samples" >/dev/null ||
+    flunk "no kube_persistentvolumeclaim_labels with label_restore_kubevirt_io_source_vm_name/_namespace"
+}
+
+@test "kv-watch: on the fixtures' cluster, KubeVirt's rules see schedulable nodes (promtool)" {
+  input="$KV_ROOT/tests/cases/kv-watch/kube-state-fixtures/input.ndjson"
+  kv-rulesgen -k v1.6 -f rulefile >"$TEST_TMP/rules.yaml"
+  { kv-watch --config kube-state --replay "$input" && kv-watch --config kubevirt --replay "$input"; } >"$TEST_TMP/samples"
+  # Every series, constant for 15 minutes, as promtool's input.
+  {
+    printf 'rule_files: [rules.yaml]\nevaluation_interval: 1m\ntests:\n- interval: 1m\n  input_series:\n'
+    jq -r 'select(.name) | "\(.name){\(.labels // {} | to_entries | map(select(.value != "") | "\(.key)=\(.value | tojson)") | join(","))}\t\(.value)"' \
+      "$TEST_TMP/samples" | sort -u -t$'\t' -k1,1 |
+      while IFS=$'\t' read -r series value; do
+        printf '  - series: %s\n    values: "%sx15"\n' "$(jq -Rn --arg s "$series" '$s')" "$value"
+      done
+    printf '  alert_rule_test:\n  - {eval_time: 10m, alertname: KubeVirtNoAvailableNodesToRunVMs, exp_alerts: []}\n'
+    printf '  promql_expr_test:\n  - expr: count(kube_node_labels{label_kubevirt_io_schedulable="true"} * on (node) group_left () (1 - kube_node_spec_unschedulable) == 1)\n'
+    printf '    eval_time: 10m\n    exp_samples: [{labels: "{}", value: 2}]\n'
+  } >"$TEST_TMP/test.yaml"
+  run promtool test rules "$TEST_TMP/test.yaml"
+  assert_success
+}
+
 @test "kv-watch: --print-resources lists what a config reads, without a server" {
   run kv-watch --print-resources --config kube-state
   assert_success
-  [ "$output" = "$(printf 'apps/v1/daemonsets\napps/v1/deployments\nv1/nodes\nv1/pods')" ] || flunk "$output"
+  [ "$output" = "$(printf 'apps/v1/daemonsets\napps/v1/deployments\nv1/nodes\nv1/persistentvolumeclaims\nv1/pods')" ] || flunk "$output"
   run kv-watch --print-resources --config kubevirt
   assert_success
   assert_output_contains "snapshot.kubevirt.io/v1beta1/virtualmachinesnapshots"
