@@ -138,7 +138,7 @@ kinds_of() {
   assert_success
   # The kube-state config is off by default and on where its component is.
   assert_output_contains "overlays_all.yaml: Deployment/kubevirt-monitoring/kv-central-collector container central-collector: configs kubevirt: 5 resources"
-  assert_output_contains "overlays_all-with-kube-state.yaml: Deployment/kubevirt-monitoring/kv-central-collector container central-collector: configs kubevirt kube-state: 9 resources"
+  assert_output_contains "overlays_all-with-kube-state.yaml: Deployment/kubevirt-monitoring/kv-central-collector container central-collector: configs kubevirt kube-state: 10 resources"
   assert_output_contains "component_central_kube-state.yaml: Deployment/kubevirt-monitoring/kv-central-collector container central-collector: configs kubevirt kube-state"
 }
 
