@@ -196,23 +196,25 @@ TEST(OtlpEncoder, ProtobufBytesAreTheCanonicalEncoding) {
 
 TEST(OtlpEncoder, AHistogramPointInProtobuf) {
   OtlpSeriesTracker t;
-  auto b = next(t, {R"({"name":"h","type":"histogram","labels":{"a":"b"},"buckets":{"1":1,"+Inf":3},"sum":2,"value":3})"}, 1);
+  auto b = next(t, {R"({"name":"h","type":"histogram","labels":{"a":"b"},"buckets":{"1":1,"2":3,"+Inf":4},"sum":2,"value":4})"}, 1);
   auto bodies = encode_otlp(*b, {{"service.name", "x"}}, OtlpEncoding::protobuf);
   ASSERT_EQ(bodies.size(), 1u);
-  std::string point = bytes({0x0A, 74,                                            // data_points
+  std::string point = bytes({0x0A, 90,                                            // data_points
                              0x11, 0x40, 0x42, 0x0F, 0, 0, 0, 0, 0,               // start 1e6 ns
                              0x19, 0x40, 0x42, 0x0F, 0, 0, 0, 0, 0,               // time 1e6 ns
-                             0x21, 3, 0, 0, 0, 0, 0, 0, 0,                        // count 3
+                             0x21, 4, 0, 0, 0, 0, 0, 0, 0,                        // count 4
                              0x29, 0, 0, 0, 0, 0, 0, 0, 0x40,                     // sum 2.0
-                             0x32, 16, 1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0,  // bucket_counts 1, 2
-                             0x3A, 8, 0, 0, 0, 0, 0, 0, 0xF0, 0x3F,               // explicit_bounds 1.0
+                             0x32, 24, 1, 0, 0, 0, 0, 0, 0, 0,                    // bucket_counts 1,
+                             2, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0,      //   2, 1 (per bucket)
+                             0x3A, 16, 0, 0, 0, 0, 0, 0, 0xF0, 0x3F,              // explicit_bounds 1.0,
+                             0, 0, 0, 0, 0, 0, 0, 0x40,                           //   2.0
                              0x4A, 8, 0x0A, 1, 'a', 0x12, 3, 0x0A, 1, 'b'});      // attributes a=b
-  std::string histogram = bytes({0x4A, 78}) + point + bytes({0x10, 2});  // cumulative
+  std::string histogram = bytes({0x4A, 94}) + point + bytes({0x10, 2});  // cumulative
   std::string metadata = bytes({0x62, 30, 0x0A, 15}) + "prometheus.type" + bytes({0x12, 11, 0x0A, 9}) + "histogram";
-  std::string metric = bytes({0x12, 115, 0x0A, 1, 'h'}) + histogram + metadata;
+  std::string metric = bytes({0x12, 0x83, 0x01, 0x0A, 1, 'h'}) + histogram + metadata;
   std::string scope = bytes({0x0A, 12, 0x0A, 10}) + "kv-promfmt";
   std::string resource = bytes({0x0A, 21, 0x0A, 19, 0x0A, 12}) + "service.name" + bytes({0x12, 3, 0x0A, 1, 'x'});
-  std::string want = bytes({0x0A, 0x9D, 0x01}) + resource + bytes({0x12, 0x83, 0x01}) + scope + metric;
+  std::string want = bytes({0x0A, 0xAE, 0x01}) + resource + bytes({0x12, 0x94, 0x01}) + scope + metric;
   EXPECT_EQ(bodies[0], want);
 }
 

@@ -145,7 +145,7 @@ TEST(SampleWriter, WritesLinesTheReaderAccepts) {
 }
 
 TEST(SampleWriter, WritesHistogramsTheReaderAccepts) {
-  const HistogramBucket buckets[] = {{1e-05, 0}, {0.5, 1}, {1, 3}, {1e6, 3}};
+  const HistogramBucket buckets[] = {{1e-05, 0}, {0.5, 1}, {1, 3}, {100000, 3}, {1e6, 3}};
   SampleOut s;
   s.name = "kubevirt_vmi_phase_transition_time_seconds";
   s.type = MetricType::histogram;
@@ -158,12 +158,12 @@ TEST(SampleWriter, WritesHistogramsTheReaderAccepts) {
   EXPECT_EQ(out,
             "{\"name\":\"kubevirt_vmi_phase_transition_time_seconds\",\"type\":\"histogram\","
             "\"labels\":{\"phase\":\"Running\"},\"buckets\":{\"1e-05\":0,\"0.5\":1,\"1\":3,"
-            "\"1e+06\":3,\"+Inf\":4},\"sum\":2.75,\"value\":4}\n");
+            "\"100000\":3,\"1e+06\":3,\"+Inf\":4},\"sum\":2.75,\"value\":4}\n");
   RecordParser p;
   ASSERT_EQ(p.parse(std::string_view(out).substr(0, out.size() - 1)), RecordKind::sample)
       << p.reject().message;
-  ASSERT_EQ(p.sample().buckets.size(), 4u);
-  for (std::size_t i = 0; i < 4; ++i) {
+  ASSERT_EQ(p.sample().buckets.size(), 5u);
+  for (std::size_t i = 0; i < 5; ++i) {
     EXPECT_EQ(p.sample().buckets[i].upper_bound, buckets[i].upper_bound);
     EXPECT_EQ(p.sample().buckets[i].count, buckets[i].count);
   }
