@@ -76,7 +76,13 @@ void append_series(std::string& out, std::string_view name, const Series& s,
   out += s.labels;
   out += ' ';
   append_value(out, s.value);
-  append_timestamp(out, s, options);
+  // (Not append_timestamp: the compiler would not inline it on this path.)
+  if (options.timestamps && s.has_timestamp) {
+    out += ' ';
+    if (options.format == ExpositionFormat::openmetrics) append_om_timestamp(out, s.timestamp_ms);
+    else append_int(out, s.timestamp_ms);
+  }
+  out += '\n';
 }
 
 // name_bucket{labels,le="bound"} count, as Prometheus' encoders write it:

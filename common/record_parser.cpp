@@ -119,19 +119,19 @@ struct RecordParser::Impl {
   }
 
   // A bucket's count: a whole number >= 0 (as a JSON integer, or a double
-  // with nothing after the point). Defers the reason otherwise.
-  template <typename Defer>
-  bool read_bucket_count(std::string_view bound, dom::element v, std::uint64_t& out, Defer&& defer) {
+  // with nothing after the point).
+  static std::optional<Reject> read_bucket_count(std::string_view bound, dom::element v,
+                                                 std::uint64_t& out) {
     std::string got;
     switch (v.type()) {
       case dom::element_type::UINT64:
-        if (!v.get_uint64().get(out)) return true;
+        if (!v.get_uint64().get(out)) return std::nullopt;
         break;
       case dom::element_type::INT64: {
         std::int64_t n = 0;
         if (!v.get_int64().get(n) && n >= 0) {
           out = static_cast<std::uint64_t>(n);
-          return true;
+          return std::nullopt;
         }
         got = std::to_string(n);
         break;
@@ -140,7 +140,7 @@ struct RecordParser::Impl {
         double d = 0;
         if (!v.get_double().get(d) && d >= 0 && d < kTwoTo64 && std::floor(d) == d) {
           out = static_cast<std::uint64_t>(d);
-          return true;
+          return std::nullopt;
         }
         got = number_text(d);
         break;
@@ -153,15 +153,61 @@ struct RecordParser::Impl {
       default:
         got = json_type_name(v.type());
     }
-    defer(RejectReason::invalid_histogram,
-          "bucket " + quote_for_message(bound) + " has count " + got +
-              ": a bucket counts observations, so it must be a whole number >= 0");
-    return false;
+    return Reject{RejectReason::invalid_histogram,
+                  "bucket " + quote_for_message(bound) + " has count " + got +
+                      ": a bucket counts observations, so it must be a whole number >= 0"};
+  }
+
+  // "buckets" into `pending`, and "sum": out of parse(), which they would
+  // make too large for the compiler to keep inlining its path for samples
+  // of the other types. The first problem found, if any.
+  [[gnu::noinline]] std::optional<Reject> read_buckets(dom::element v) {
+    pending.clear();
+    dom::object buckets;
+    if (v.get_object().get(buckets))
+      return Reject{RejectReason::invalid_histogram,
+                    "\"buckets\" must be an object of upper bounds and cumulative counts, like "
+                    "{\"0.5\":1,\"+Inf\":3}; got " +
+                        std::string(json_type_name(v.type()))};
+    std::optional<Reject> first;
+    for (dom::key_value_pair bucket : buckets) {
+      std::optional<double> bound = parse_bucket_bound(bucket.key);
+      std::uint64_t count = 0;
+      if (!bound) {
+        if (!first)
+          first = Reject{RejectReason::invalid_histogram,
+                         "bucket bound " + quote_for_message(bucket.key) +
+                             " is not an upper bound: write a finite decimal number (\"0.5\", "
+                             "\"1e-05\") or \"+Inf\""};
+      } else if (auto r = read_bucket_count(bucket.key, bucket.value, count)) {
+        if (!first) first = std::move(r);
+      } else {
+        pending.push_back({*bound, count, bucket.key});
+      }
+    }
+    return first;
+  }
+
+  [[gnu::noinline]] static std::optional<Reject> read_sum(dom::element v, double& out) {
+    dom::element_type type = v.type();
+    std::string_view text;
+    if (is_number(type) && !v.get_double().get(out)) return std::nullopt;
+    if (type == dom::element_type::STRING && !v.get_string().get(text)) {
+      if (text == "NaN") out = std::numeric_limits<double>::quiet_NaN();
+      else if (text == "+Inf") out = std::numeric_limits<double>::infinity();
+      else if (text == "-Inf") out = -std::numeric_limits<double>::infinity();
+      if (text == "NaN" || text == "+Inf" || text == "-Inf") return std::nullopt;
+    }
+    return Reject{RejectReason::invalid_histogram,
+                  "\"sum\" must be a JSON number or one of the strings \"NaN\", \"+Inf\", "
+                  "\"-Inf\"; got " +
+                      (type == dom::element_type::STRING ? quote_for_message(text)
+                                                         : std::string(json_type_name(type)))};
   }
 
   // The checks that need the whole histogram; the buckets become the
   // sample's, sorted, without +Inf.
-  RecordKind finish_histogram(SampleRecord& s, bool has_buckets, bool has_sum) {
+  [[gnu::noinline]] RecordKind finish_histogram(SampleRecord& s, bool has_buckets, bool has_sum) {
     std::string name = quote_for_message(s.name);
     if (!has_buckets)
       return fail(RejectReason::invalid_histogram,
@@ -217,6 +263,14 @@ struct RecordParser::Impl {
       s.buckets.push_back({pending[i].bound, pending[i].count});
     s.count = count;
     return RecordKind::sample;
+  }
+
+  [[gnu::noinline]] RecordKind not_a_histogram(const SampleRecord& s, bool has_buckets) {
+    return fail(RejectReason::invalid_histogram,
+                "sample " + quote_for_message(s.name) + " has \"" +
+                    (has_buckets ? "buckets" : "sum") + "\" but its type is " +
+                    std::string(to_string(s.type)) +
+                    ": add \"type\":\"histogram\", or leave \"buckets\" and \"sum\" out");
   }
 
   RecordKind parse(std::string_view line, std::size_t capacity) {
@@ -354,46 +408,10 @@ struct RecordParser::Impl {
                 "\"ts\" must be an integer number of milliseconds since the epoch");
       } else if (key == "buckets") {
         has_buckets = true;
-        pending.clear();
-        if (type != dom::element_type::OBJECT) {
-          defer(RejectReason::invalid_histogram,
-                "\"buckets\" must be an object of upper bounds and cumulative counts, like "
-                "{\"0.5\":1,\"+Inf\":3}; got " +
-                    std::string(json_type_name(type)));
-          continue;
-        }
-        dom::object buckets;
-        if (auto err = v.get_object().get(buckets)) return json_error(err);
-        for (dom::key_value_pair bucket : buckets) {
-          std::optional<double> bound = parse_bucket_bound(bucket.key);
-          if (!bound) {
-            defer(RejectReason::invalid_histogram,
-                  "bucket bound " + quote_for_message(bucket.key) +
-                      " is not an upper bound: write a finite decimal number (\"0.5\", "
-                      "\"1e-05\") or \"+Inf\"");
-            continue;
-          }
-          std::uint64_t count;
-          if (read_bucket_count(bucket.key, bucket.value, count, defer))
-            pending.push_back({*bound, count, bucket.key});
-        }
+        if (auto r = read_buckets(v)) defer(r->reason, std::move(r->message));
       } else if (key == "sum") {
         has_sum = true;
-        std::string_view text;
-        if (is_number(type)) {
-          if (auto err = v.get_double().get(s.sum)) return json_error(err);
-        } else if (type == dom::element_type::STRING && !v.get_string().get(text) &&
-                   (text == "NaN" || text == "+Inf" || text == "-Inf")) {
-          s.sum = text == "NaN"    ? std::numeric_limits<double>::quiet_NaN()
-                  : text == "+Inf" ? std::numeric_limits<double>::infinity()
-                                   : -std::numeric_limits<double>::infinity();
-        } else {
-          defer(RejectReason::invalid_histogram,
-                "\"sum\" must be a JSON number or one of the strings \"NaN\", \"+Inf\", "
-                "\"-Inf\"; got " +
-                    (type == dom::element_type::STRING ? quote_for_message(text)
-                                                       : std::string(json_type_name(type))));
-        }
+        if (auto r = read_sum(v, s.sum)) defer(r->reason, std::move(r->message));
       } else if (key == "end") {
         has_end = true;
         if (type != dom::element_type::STRING ||
@@ -436,11 +454,7 @@ struct RecordParser::Impl {
       if (finish_histogram(s, has_buckets, has_sum) == RecordKind::rejected)
         return RecordKind::rejected;
     } else if (has_buckets || has_sum) {
-      return fail(RejectReason::invalid_histogram,
-                  "sample " + quote_for_message(s.name) + " has \"" +
-                      (has_buckets ? "buckets" : "sum") + "\" but its type is " +
-                      std::string(to_string(s.type)) +
-                      ": add \"type\":\"histogram\", or leave \"buckets\" and \"sum\" out");
+      return not_a_histogram(s, has_buckets);
     }
     s.timestamp_ms = ts;
 

@@ -57,21 +57,28 @@ char* write_labels(char* out, const std::vector<LabelPair>& labels) {
 }
 }  // namespace
 
-char* Arena::allocate(std::size_t size, std::size_t align) {
-  // align is a power of two: the bytes up to the next multiple of it.
-  std::size_t pad = (0 - reinterpret_cast<std::uintptr_t>(cursor_)) & (align - 1);
-  if (size + pad > chunk_left_) {
-    std::size_t chunk = std::max(size, kArenaChunk);
-    chunks_.push_back(std::make_unique<char[]>(chunk));  // aligned for any type
-    cursor_ = chunks_.back().get();
-    chunk_left_ = chunk;
-    pad = 0;
-  }
-  char* p = cursor_ + pad;
-  cursor_ += size + pad;
-  chunk_left_ -= size + pad;
-  used_ += size + pad;
+void Arena::new_chunk(std::size_t size) {
+  std::size_t chunk = std::max(size, kArenaChunk);
+  chunks_.push_back(std::make_unique<char[]>(chunk));  // aligned for any type
+  cursor_ = chunks_.back().get();
+  chunk_left_ = chunk;
+}
+
+char* Arena::allocate(std::size_t size) {
+  if (size > chunk_left_) new_chunk(size);
+  char* p = cursor_;
+  cursor_ += size;
+  chunk_left_ -= size;
+  used_ += size;
   return p;
+}
+
+char* Arena::allocate_aligned(std::size_t size, std::size_t align) {
+  // The bytes up to the next multiple of align (a power of two).
+  std::size_t pad = (0 - reinterpret_cast<std::uintptr_t>(cursor_)) & (align - 1);
+  if (size + pad > chunk_left_) new_chunk(size);  // which is aligned
+  else allocate(pad);
+  return allocate(size);
 }
 
 void append_escaped_label_value(std::string& out, std::string_view value) {

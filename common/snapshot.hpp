@@ -28,18 +28,20 @@ namespace kv {
 // valid while it lives.
 class Arena {
  public:
-  // `align`: a power of two, at most alignof(std::max_align_t) (chunks
-  // start aligned for any type).
-  char* allocate(std::size_t size, std::size_t align = 1);
+  char* allocate(std::size_t size);  // unaligned: label sets
   // Storage for `n` objects of a trivially destructible type T.
   template <typename T>
   T* allocate_array(std::size_t n) {
     static_assert(std::is_trivially_destructible_v<T> && alignof(T) <= alignof(std::max_align_t));
-    return reinterpret_cast<T*>(allocate(n * sizeof(T), alignof(T)));
+    return reinterpret_cast<T*>(allocate_aligned(n * sizeof(T), alignof(T)));
   }
   std::size_t bytes_used() const { return used_; }
 
  private:
+  // `align`: a power of two, at most alignof(std::max_align_t) (chunks
+  // start aligned for any type).
+  char* allocate_aligned(std::size_t size, std::size_t align);
+  void new_chunk(std::size_t size);
   std::vector<std::unique_ptr<char[]>> chunks_;
   std::size_t chunk_left_ = 0;
   char* cursor_ = nullptr;
