@@ -141,7 +141,9 @@ PbLabelSizes pb_label_sizes(std::string_view name, std::string_view escaped) {
   return s;
 }
 
-std::size_t pb_labels_size(std::string_view rendered) {
+// (Inlined on purpose: called once per point, they are the bulk of a
+// point's work, and GCC would otherwise call them.)
+[[gnu::always_inline]] inline std::size_t pb_labels_size(std::string_view rendered) {
   std::size_t n = 0;
   LabelSetCursor labels(rendered);
   std::string_view name, value;
@@ -149,7 +151,7 @@ std::size_t pb_labels_size(std::string_view rendered) {
   return n;
 }
 
-char* pb_write_labels(char* out, char tag, std::string_view rendered) {
+[[gnu::always_inline]] inline char* pb_write_labels(char* out, char tag, std::string_view rendered) {
   LabelSetCursor labels(rendered);
   std::string_view name, value;
   while (labels.next(name, value)) {
