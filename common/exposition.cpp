@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <set>
+
+#include "number_text.hpp"
 
 namespace kv {
 
@@ -52,12 +55,13 @@ void append_om_timestamp(std::string& out, std::int64_t ms) {
   out += static_cast<char>('0' + frac % 10);
 }
 
-void append_series(std::string& out, std::string_view name, const Series& s,
-                   const RenderOptions& options) {
-  out += name;
-  out += s.labels;
-  out += ' ';
-  append_value(out, s.value);
+
+void append_uint(std::string& out, std::uint64_t v) {
+  char buf[24];
+  out.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+}
+
+void append_timestamp(std::string& out, const Series& s, const RenderOptions& options) {
   if (options.timestamps && s.has_timestamp) {
     out += ' ';
     if (options.format == ExpositionFormat::openmetrics) append_om_timestamp(out, s.timestamp_ms);
@@ -66,7 +70,85 @@ void append_series(std::string& out, std::string_view name, const Series& s,
   out += '\n';
 }
 
+void append_series(std::string& out, std::string_view name, const Series& s,
+                   const RenderOptions& options) {
+  out += name;
+  out += s.labels;
+  out += ' ';
+  append_value(out, s.value);
+  // (Not append_timestamp: the compiler would not inline it on this path.)
+  if (options.timestamps && s.has_timestamp) {
+    out += ' ';
+    if (options.format == ExpositionFormat::openmetrics) append_om_timestamp(out, s.timestamp_ms);
+    else append_int(out, s.timestamp_ms);
+  }
+  out += '\n';
+}
+
+// name_bucket{labels,le="bound"} count, as Prometheus' encoders write it:
+// le after the series' own labels.
+void append_bucket(std::string& out, std::string_view name, const Series& s, double bound,
+                   std::uint64_t count, const RenderOptions& options) {
+  out += name;
+  out += "_bucket";
+  if (s.labels.empty()) {
+    out += '{';
+  } else {
+    out.append(s.labels.data(), s.labels.size() - 1);  // without the '}'
+    out += ',';
+  }
+  out += "le=\"";
+  if (options.format == ExpositionFormat::openmetrics) append_openmetrics_float(out, bound);
+  else append_go_float(out, bound);
+  out += "\"} ";
+  append_uint(out, count);
+  append_timestamp(out, s, options);
+}
+
+// A histogram series: its buckets in increasing order, +Inf last, then
+// _sum and _count (Prometheus' order). OpenMetrics has the sum only as a
+// counter, and the count only with a sum.
+void append_histogram(std::string& out, std::string_view name, const Series& s,
+                      const RenderOptions& options) {
+  const Histogram& h = *s.histogram;
+  for (const HistogramBucket& b : h.buckets)
+    append_bucket(out, name, s, b.upper_bound, b.count, options);
+  append_bucket(out, name, s, std::numeric_limits<double>::infinity(), h.count, options);
+  if (options.format == ExpositionFormat::openmetrics && !histogram_sum_is_counter(h.sum, h.buckets))
+    return;
+  out += name;
+  out += "_sum";
+  out += s.labels;
+  out += ' ';
+  append_value(out, h.sum);
+  append_timestamp(out, s, options);
+  out += name;
+  out += "_count";
+  out += s.labels;
+  out += ' ';
+  append_uint(out, h.count);
+  append_timestamp(out, s, options);
+}
+
+// Writes the series of a family in the output's format.
+template <typename Flush>
+void append_family_series(std::string& out, const MergedFamily& m, const RenderOptions& options,
+                          Flush&& flush) {
+  if (m.type == MetricType::histogram) {
+    for_each_merged_series(m, [&](const Series& s) {
+      append_histogram(out, m.name, s, options);
+      flush();
+    });
+  } else {
+    for_each_merged_series(m, [&](const Series& s) {
+      append_series(out, m.name, s, options);
+      flush();
+    });
+  }
+}
+
 constexpr std::string_view kTotal = "_total";
+constexpr std::string_view kHistogramSuffixes[] = {"_bucket", "_sum", "_count"};
 
 }  // namespace
 
@@ -105,11 +187,27 @@ MergedView merge_snapshots(std::span<const Snapshot* const> snapshots) {
   // OpenMetrics names: a counter "x_total" is family "x", which also owns
   // the sample name "x_created"; when another family has either name, the
   // counter stays "x_total", of type unknown.
+  // A histogram x writes the series x_bucket, x_sum and x_count: a family
+  // of one of those names would be mixed into them, and is left out.
   std::set<std::string, std::less<>> names;
+  for (const MergedFamily& m : view.families) {
+    if (m.type != MetricType::histogram) continue;
+    for (std::string_view suffix : kHistogramSuffixes) names.emplace(std::string(m.name) + std::string(suffix));
+  }
+  if (!names.empty()) {
+    std::erase_if(view.families, [&](const MergedFamily& m) {
+      if (!names.contains(m.name)) return false;
+      view.clashes.emplace_back(m.name);
+      return true;
+    });
+  }
+  // (The names a histogram owns stay taken for OpenMetrics' counters too.)
   for (const MergedFamily& m : view.families) names.emplace(m.name);
   for (MergedFamily& m : view.families) {
     if (m.type == MetricType::gauge) {
       m.om_type = "gauge";
+    } else if (m.type == MetricType::histogram) {
+      m.om_type = "histogram";
     } else if (m.type == MetricType::counter && m.name.size() > kTotal.size() &&
                m.name.ends_with(kTotal)) {
       std::string_view stem = m.name.substr(0, m.name.size() - kTotal.size());
@@ -144,10 +242,7 @@ void render(const MergedView& view, const RenderOptions& options, RenderBuffer& 
       out += ' ';
       out += to_string(m.type);
       out += '\n';
-      for_each_merged_series(m, [&](const Series& s) {
-        append_series(out, m.name, s, options);
-        buffer.maybe_flush();
-      });
+      append_family_series(out, m, options, [&] { buffer.maybe_flush(); });
     }
   } else {
     for (std::size_t i : view.om_order) {
@@ -173,10 +268,7 @@ void render(const MergedView& view, const RenderOptions& options, RenderBuffer& 
         append_escaped_help(out, m.help, options.format);
         out += '\n';
       }
-      for_each_merged_series(m, [&](const Series& s) {
-        append_series(out, m.name, s, options);
-        buffer.maybe_flush();
-      });
+      append_family_series(out, m, options, [&] { buffer.maybe_flush(); });
     }
     out += "# EOF\n";
   }

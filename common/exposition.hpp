@@ -28,7 +28,7 @@ struct MergedFamily {
   std::string_view name;     // as in the samples, and in Prometheus text
   std::string_view om_name;  // OpenMetrics family name (counters lose _total)
   MetricType type;
-  std::string_view om_type;  // counter, gauge or unknown
+  std::string_view om_type;  // counter, gauge, histogram or unknown
   std::string_view help;
   std::string_view unit;
   std::vector<std::span<const Series>> parts;  // one per snapshot that has it
@@ -38,11 +38,14 @@ struct MergedView {
   std::vector<MergedFamily> families;  // sorted by name
   std::vector<std::size_t> om_order;   // indexes of families sorted by om_name
   std::vector<std::string> conflicts;  // families dropped for a type clash, for the log
+  // Families dropped because a histogram writes series of their name (a
+  // histogram x writes x_bucket, x_sum and x_count), for the log.
+  std::vector<std::string> clashes;
 };
 
 // The snapshots must outlive the view. Later snapshots win duplicate series
 // (when rendered); a family whose type differs from the first input's is
-// left out.
+// left out, and so is one whose name is a series name of a histogram.
 MergedView merge_snapshots(std::span<const Snapshot* const> snapshots);
 
 // Visits a merged family's series in label order; on equal label sets the

@@ -60,13 +60,13 @@ std::string_view to_string(CatalogType type) {
   return "unknown";
 }
 
-std::optional<MetricType> sample_type(CatalogType type) {
+MetricType sample_type(CatalogType type) {
   switch (type) {
     case CatalogType::counter: return MetricType::counter;
     case CatalogType::gauge: return MetricType::gauge;
-    case CatalogType::histogram: break;
+    case CatalogType::histogram: return MetricType::histogram;
   }
-  return std::nullopt;
+  return MetricType::untyped;
 }
 
 }  // namespace kv

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <span>
 #include <string_view>
 #include <utility>
@@ -20,8 +19,8 @@ enum class MetricSource : std::uint8_t {
   self,              // this toolkit's own health
 };
 
-// A catalog row's type. The sample stream carries counters and gauges
-// (MetricType); KubeVirt also has histograms, which it cannot carry yet.
+// A catalog row's type: the sample stream's types (MetricType) but
+// untyped, which every metric of the catalog has a type better than.
 enum class CatalogType : std::uint8_t { counter, gauge, histogram };
 
 struct MetricInfo {
@@ -51,20 +50,17 @@ const MetricInfo* find_metric(std::string_view name);
 // "k8s-api", "internal"; and "self".
 std::string_view to_string(MetricSource source);
 std::string_view to_string(CatalogType type);
-// The sample stream type of a row; nullopt for a histogram.
-std::optional<MetricType> sample_type(CatalogType type);
+// The sample stream type of a row.
+MetricType sample_type(CatalogType type);
 
 // Gives a sample (SampleOut, SampleRecord) the name, type, help and unit of
-// a catalog row; false for a row the sample stream cannot carry.
+// a catalog row. (A histogram's buckets and sum are the producer's to give.)
 template <typename Sample>
-bool describe_sample(Sample& s, const MetricInfo& info) {
-  std::optional<MetricType> type = sample_type(info.type);
-  if (!type) return false;
+void describe_sample(Sample& s, const MetricInfo& info) {
   s.name = info.name;
-  s.type = *type;
+  s.type = sample_type(info.type);
   s.help = info.help;
   s.unit = info.unit;
-  return true;
 }
 
 // A sample of a catalog row with these labels and this value, for the

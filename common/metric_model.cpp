@@ -6,6 +6,7 @@ std::string_view to_string(MetricType type) {
   switch (type) {
     case MetricType::counter: return "counter";
     case MetricType::gauge: return "gauge";
+    case MetricType::histogram: return "histogram";
     case MetricType::untyped: break;
   }
   return "untyped";
@@ -15,6 +16,7 @@ std::optional<MetricType> parse_metric_type(std::string_view text) {
   if (text == "gauge") return MetricType::gauge;
   if (text == "counter") return MetricType::counter;
   if (text == "untyped") return MetricType::untyped;
+  if (text == "histogram") return MetricType::histogram;
   return std::nullopt;
 }
 

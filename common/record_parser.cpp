@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <cassert>
+#include <charconv>
 #include <cmath>
 #include <limits>
 
 #include "line_reader.hpp"
+#include "number_text.hpp"
 
 namespace kv {
 
@@ -68,6 +70,23 @@ bool is_number(dom::element_type t) {
          t == dom::element_type::DOUBLE;
 }
 
+std::string number_text(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  char buf[32];
+  return std::string(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+}
+
+// A bucket while its histogram is being read: the bound as written, for
+// messages.
+struct PendingBucket {
+  double bound;
+  std::uint64_t count;
+  std::string_view text;
+};
+
+constexpr double kTwoTo64 = 18446744073709551616.0;
+
 }  // namespace
 
 struct RecordParser::Impl {
@@ -75,6 +94,7 @@ struct RecordParser::Impl {
   // one portable binary is fast everywhere (On-Demand is fixed at build time).
   dom::parser parser;
   RecordParser& self;
+  std::vector<PendingBucket> pending;  // a histogram's buckets, +Inf included
   explicit Impl(RecordParser& s) : self(s) {}
 
   RecordKind fail(RejectReason reason, std::string message) {
@@ -96,6 +116,161 @@ struct RecordParser::Impl {
     if (v.type() != dom::element_type::INT64 || v.get_int64().get(ts)) return false;
     out = ts;
     return true;
+  }
+
+  // A bucket's count: a whole number >= 0 (as a JSON integer, or a double
+  // with nothing after the point).
+  static std::optional<Reject> read_bucket_count(std::string_view bound, dom::element v,
+                                                 std::uint64_t& out) {
+    std::string got;
+    switch (v.type()) {
+      case dom::element_type::UINT64:
+        if (!v.get_uint64().get(out)) return std::nullopt;
+        break;
+      case dom::element_type::INT64: {
+        std::int64_t n = 0;
+        if (!v.get_int64().get(n) && n >= 0) {
+          out = static_cast<std::uint64_t>(n);
+          return std::nullopt;
+        }
+        got = std::to_string(n);
+        break;
+      }
+      case dom::element_type::DOUBLE: {
+        double d = 0;
+        if (!v.get_double().get(d) && d >= 0 && d < kTwoTo64 && std::floor(d) == d) {
+          out = static_cast<std::uint64_t>(d);
+          return std::nullopt;
+        }
+        got = number_text(d);
+        break;
+      }
+      case dom::element_type::STRING: {
+        std::string_view text;
+        if (!v.get_string().get(text)) got = quote_for_message(text);
+        break;
+      }
+      default:
+        got = json_type_name(v.type());
+    }
+    return Reject{RejectReason::invalid_histogram,
+                  "bucket " + quote_for_message(bound) + " has count " + got +
+                      ": a bucket counts observations, so it must be a whole number >= 0"};
+  }
+
+  // "buckets" into `pending`, and "sum": out of parse(), which they would
+  // make too large for the compiler to keep inlining its path for samples
+  // of the other types. The first problem found, if any.
+  [[gnu::noinline]] std::optional<Reject> read_buckets(dom::element v) {
+    pending.clear();
+    dom::object buckets;
+    if (v.get_object().get(buckets))
+      return Reject{RejectReason::invalid_histogram,
+                    "\"buckets\" must be an object of upper bounds and cumulative counts, like "
+                    "{\"0.5\":1,\"+Inf\":3}; got " +
+                        std::string(json_type_name(v.type()))};
+    std::optional<Reject> first;
+    for (dom::key_value_pair bucket : buckets) {
+      std::optional<double> bound = parse_bucket_bound(bucket.key);
+      std::uint64_t count = 0;
+      if (!bound) {
+        if (!first)
+          first = Reject{RejectReason::invalid_histogram,
+                         "bucket bound " + quote_for_message(bucket.key) +
+                             " is not an upper bound: write a finite decimal number (\"0.5\", "
+                             "\"1e-05\") or \"+Inf\""};
+      } else if (auto r = read_bucket_count(bucket.key, bucket.value, count)) {
+        if (!first) first = std::move(r);
+      } else {
+        pending.push_back({*bound, count, bucket.key});
+      }
+    }
+    return first;
+  }
+
+  [[gnu::noinline]] static std::optional<Reject> read_sum(dom::element v, double& out) {
+    dom::element_type type = v.type();
+    std::string_view text;
+    if (is_number(type) && !v.get_double().get(out)) return std::nullopt;
+    if (type == dom::element_type::STRING && !v.get_string().get(text)) {
+      if (text == "NaN") out = std::numeric_limits<double>::quiet_NaN();
+      else if (text == "+Inf") out = std::numeric_limits<double>::infinity();
+      else if (text == "-Inf") out = -std::numeric_limits<double>::infinity();
+      if (text == "NaN" || text == "+Inf" || text == "-Inf") return std::nullopt;
+    }
+    return Reject{RejectReason::invalid_histogram,
+                  "\"sum\" must be a JSON number or one of the strings \"NaN\", \"+Inf\", "
+                  "\"-Inf\"; got " +
+                      (type == dom::element_type::STRING ? quote_for_message(text)
+                                                         : std::string(json_type_name(type)))};
+  }
+
+  // The checks that need the whole histogram; the buckets become the
+  // sample's, sorted, without +Inf.
+  [[gnu::noinline]] RecordKind finish_histogram(SampleRecord& s, bool has_buckets, bool has_sum) {
+    std::string name = quote_for_message(s.name);
+    if (!has_buckets)
+      return fail(RejectReason::invalid_histogram,
+                  "histogram " + name +
+                      " has no \"buckets\": give each upper bound's cumulative count, \"+Inf\" "
+                      "included, like \"buckets\":{\"0.5\":1,\"+Inf\":3}");
+    if (!has_sum)
+      return fail(RejectReason::invalid_histogram,
+                  "histogram " + name + " has no \"sum\": give the sum of the observations");
+    auto by_bound = [](const PendingBucket& a, const PendingBucket& b) { return a.bound < b.bound; };
+    // Producers write bounds in order; JSON does not promise it.
+    if (!std::is_sorted(pending.begin(), pending.end(), by_bound))
+      std::stable_sort(pending.begin(), pending.end(), by_bound);
+    for (std::size_t i = 1; i < pending.size(); ++i) {
+      const PendingBucket &a = pending[i - 1], &b = pending[i];
+      if (a.bound == b.bound)
+        return fail(RejectReason::invalid_histogram,
+                    "histogram " + name + " has the bucket bound " + quote_for_message(b.text) +
+                        " twice" +
+                        (a.text == b.text ? std::string()
+                                          : " (also as " + quote_for_message(a.text) + ")") +
+                        ": each upper bound has one bucket");
+    }
+    if (pending.empty() || !std::isinf(pending.back().bound))
+      return fail(RejectReason::invalid_histogram,
+                  "histogram " + name +
+                      " has no \"+Inf\" bucket: it counts every observation, and equals "
+                      "\"value\"");
+    for (std::size_t i = 1; i < pending.size(); ++i) {
+      const PendingBucket &a = pending[i - 1], &b = pending[i];
+      if (b.count < a.count)
+        return fail(RejectReason::invalid_histogram,
+                    "histogram " + name + " has bucket counts that go down: " +
+                        quote_for_message(b.text) + " has " + std::to_string(b.count) + " but " +
+                        quote_for_message(a.text) + " has " + std::to_string(a.count) +
+                        "; counts are cumulative (each counts the observations <= its bound), "
+                        "so they never decrease as bounds grow");
+    }
+    std::uint64_t count = pending.back().count;
+    if (!(s.value == static_cast<double>(count)))
+      return fail(RejectReason::invalid_histogram,
+                  "histogram " + name + " has \"value\" " + number_text(s.value) +
+                      " but its \"+Inf\" bucket counts " + std::to_string(count) +
+                      ": a histogram's value is its count of observations, the +Inf bucket's");
+    for (const LabelPair& label : s.labels)
+      if (label.first == "le")
+        return fail(RejectReason::reserved_label_name,
+                    "histogram " + name +
+                        " has a label \"le\", which is reserved: each bucket series gets le, "
+                        "its upper bound");
+    s.buckets.clear();
+    for (std::size_t i = 0; i + 1 < pending.size(); ++i)
+      s.buckets.push_back({pending[i].bound, pending[i].count});
+    s.count = count;
+    return RecordKind::sample;
+  }
+
+  [[gnu::noinline]] RecordKind not_a_histogram(const SampleRecord& s, bool has_buckets) {
+    return fail(RejectReason::invalid_histogram,
+                "sample " + quote_for_message(s.name) + " has \"" +
+                    (has_buckets ? "buckets" : "sum") + "\" but its type is " +
+                    std::string(to_string(s.type)) +
+                    ": add \"type\":\"histogram\", or leave \"buckets\" and \"sum\" out");
   }
 
   RecordKind parse(std::string_view line, std::size_t capacity) {
@@ -120,7 +295,11 @@ struct RecordParser::Impl {
     s.unit = {};
     s.labels.clear();
     s.timestamp_ms.reset();
+    s.buckets.clear();
+    s.count = 0;
+    s.sum = 0;
     bool has_name = false, has_value = false, has_end = false;
+    bool has_buckets = false, has_sum = false;
     std::optional<Reject> deferred;  // first field error; JSON errors win over it
     auto defer = [&](RejectReason r, std::string m) {
       if (!deferred) deferred = Reject{r, std::move(m)};
@@ -171,7 +350,7 @@ struct RecordParser::Impl {
         if (mt) s.type = *mt;
         else
           defer(RejectReason::invalid_type,
-                "\"type\" must be \"counter\", \"gauge\" or \"untyped\"; got " +
+                "\"type\" must be \"counter\", \"gauge\", \"histogram\" or \"untyped\"; got " +
                     (type == dom::element_type::STRING ? quote_for_message(text)
                                                    : std::string(json_type_name(type))));
       } else if (key == "help") {
@@ -227,6 +406,12 @@ struct RecordParser::Impl {
         if (!read_timestamp(v, ts))
           defer(RejectReason::invalid_timestamp,
                 "\"ts\" must be an integer number of milliseconds since the epoch");
+      } else if (key == "buckets") {
+        has_buckets = true;
+        if (auto r = read_buckets(v)) defer(r->reason, std::move(r->message));
+      } else if (key == "sum") {
+        has_sum = true;
+        if (auto r = read_sum(v, s.sum)) defer(r->reason, std::move(r->message));
       } else if (key == "end") {
         has_end = true;
         if (type != dom::element_type::STRING ||
@@ -265,6 +450,12 @@ struct RecordParser::Impl {
       return fail(RejectReason::invalid_value,
                   "counter " + quote_for_message(s.name) +
                       " must have a value >= 0 (counters only go up from zero)");
+    if (s.type == MetricType::histogram) {
+      if (finish_histogram(s, has_buckets, has_sum) == RecordKind::rejected)
+        return RecordKind::rejected;
+    } else if (has_buckets || has_sum) {
+      return not_a_histogram(s, has_buckets);
+    }
     s.timestamp_ms = ts;
 
     std::sort(s.labels.begin(), s.labels.end(),

@@ -29,6 +29,7 @@ namespace kv {
   X(invalid_name)            \
   X(invalid_type)            \
   X(invalid_value)           \
+  X(invalid_histogram)       \
   X(invalid_labels)          \
   X(invalid_label_name)      \
   X(reserved_label_name)     \
@@ -65,8 +66,13 @@ struct SampleRecord {
   std::string_view help;
   std::string_view unit;
   std::vector<LabelPair> labels;  // sorted by name, names unique
-  double value = 0;
+  double value = 0;  // a histogram's: its count of observations
   std::optional<std::int64_t> timestamp_ms;
+  // Histograms only: the buckets of finite upper bounds, in increasing
+  // order, the +Inf bucket's count (`value`, exactly) and the sum.
+  std::vector<HistogramBucket> buckets;
+  std::uint64_t count = 0;
+  double sum = 0;
 };
 
 struct EndRecord {

@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "atomic_file.hpp"
+#include "number_text.hpp"
 
 namespace kv {
 
@@ -49,6 +50,11 @@ void append_int(std::string& out, std::int64_t v) {
   char buf[24];
   auto res = std::to_chars(buf, buf + sizeof buf, v);
   out.append(buf, res.ptr);
+}
+
+void append_uint(std::string& out, std::uint64_t v) {
+  char buf[24];
+  out.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
 }
 
 }  // namespace
@@ -109,6 +115,22 @@ void append_sample_line(std::string& out, const SampleOut& s) {
   if (!s.labels.empty()) {
     out += ",\"labels\":";
     append_json_string_map(out, s.labels);
+  }
+  if (s.type == MetricType::histogram) {
+    // Bounds as Prometheus text writes le, so the stream reads like the
+    // exposition ("0.5", "1", "1e-05").
+    out += ",\"buckets\":{";
+    for (const HistogramBucket& b : s.buckets) {
+      out += '"';
+      append_go_float(out, b.upper_bound);
+      out += "\":";
+      append_uint(out, b.count);
+      out += ',';
+    }
+    out += "\"+Inf\":";
+    append_number(out, s.value);
+    out += "},\"sum\":";
+    append_number(out, s.sum);
   }
   out += ",\"value\":";
   append_number(out, s.value);

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -15,13 +16,18 @@ namespace kv {
 
 struct SampleOut {
   using Labels = std::vector<std::pair<std::string_view, std::string_view>>;
-  std::string_view name;
+  std::string_view name;  // a histogram's: the family's, without _bucket, _sum, _count
   MetricType type = MetricType::untyped;
   std::string_view help;
   std::string_view unit;
   Labels labels;
-  double value = 0;
+  double value = 0;  // a histogram's: the count of observations (its +Inf bucket)
   std::optional<std::int64_t> timestamp_ms;
+  // Histograms only: the buckets of finite upper bounds, in increasing
+  // order, each with the count of observations <= its bound (cumulative;
+  // the +Inf bucket is written from `value`), and the observations' sum.
+  std::span<const HistogramBucket> buckets;
+  double sum = 0;
 };
 
 // Appends `text` as a JSON string; bytes that are not valid UTF-8 become

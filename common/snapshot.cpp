@@ -57,18 +57,28 @@ char* write_labels(char* out, const std::vector<LabelPair>& labels) {
 }
 }  // namespace
 
+void Arena::new_chunk(std::size_t size) {
+  std::size_t chunk = std::max(size, kArenaChunk);
+  chunks_.push_back(std::make_unique<char[]>(chunk));  // aligned for any type
+  cursor_ = chunks_.back().get();
+  chunk_left_ = chunk;
+}
+
 char* Arena::allocate(std::size_t size) {
-  if (size > chunk_left_) {
-    std::size_t chunk = std::max(size, kArenaChunk);
-    chunks_.push_back(std::make_unique<char[]>(chunk));
-    cursor_ = chunks_.back().get();
-    chunk_left_ = chunk;
-  }
+  if (size > chunk_left_) new_chunk(size);
   char* p = cursor_;
   cursor_ += size;
   chunk_left_ -= size;
   used_ += size;
   return p;
+}
+
+char* Arena::allocate_aligned(std::size_t size, std::size_t align) {
+  // The bytes up to the next multiple of align (a power of two).
+  std::size_t pad = (0 - reinterpret_cast<std::uintptr_t>(cursor_)) & (align - 1);
+  if (size + pad > chunk_left_) new_chunk(size);  // which is aligned
+  else allocate(pad);
+  return allocate(size);
 }
 
 void append_escaped_label_value(std::string& out, std::string_view value) {
@@ -139,8 +149,15 @@ std::optional<Reject> SnapshotBuilder::add(const SampleRecord& sample) {
     write_labels(p, sample.labels);
     labels = std::string_view(p, size);
   }
-  entries_.push_back({index, Series{labels, sample.value, sample.timestamp_ms.value_or(0),
+  entries_.push_back({index, Series{labels, {sample.value}, sample.timestamp_ms.value_or(0),
                                     sample.timestamp_ms.has_value()}});
+  if (sample.type == MetricType::histogram) {
+    HistogramBucket* buckets = arena_->allocate_array<HistogramBucket>(sample.buckets.size());
+    std::copy(sample.buckets.begin(), sample.buckets.end(), buckets);
+    Histogram* h = arena_->allocate_array<Histogram>(1);
+    *h = Histogram{sample.sum, sample.count, {buckets, sample.buckets.size()}};
+    entries_.back().series.histogram = h;
+  }
   return std::nullopt;
 }
 

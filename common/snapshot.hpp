@@ -11,9 +11,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -22,22 +24,45 @@
 
 namespace kv {
 
-// Append-only storage for label sets; views into it stay valid while it lives.
+// Append-only storage for label sets and histograms; views into it stay
+// valid while it lives.
 class Arena {
  public:
-  char* allocate(std::size_t size);
+  char* allocate(std::size_t size);  // unaligned: label sets
+  // Storage for `n` objects of a trivially destructible type T.
+  template <typename T>
+  T* allocate_array(std::size_t n) {
+    static_assert(std::is_trivially_destructible_v<T> && alignof(T) <= alignof(std::max_align_t));
+    return reinterpret_cast<T*>(allocate_aligned(n * sizeof(T), alignof(T)));
+  }
   std::size_t bytes_used() const { return used_; }
 
  private:
+  // `align`: a power of two, at most alignof(std::max_align_t) (chunks
+  // start aligned for any type).
+  char* allocate_aligned(std::size_t size, std::size_t align);
+  void new_chunk(std::size_t size);
   std::vector<std::unique_ptr<char[]>> chunks_;
   std::size_t chunk_left_ = 0;
   char* cursor_ = nullptr;
   std::size_t used_ = 0;
 };
 
+// A histogram series' data, in the snapshot's arena.
+struct Histogram {
+  double sum;
+  std::uint64_t count;  // the observations: the +Inf bucket
+  std::span<const HistogramBucket> buckets;  // finite bounds, increasing, cumulative counts
+};
+
 struct Series {
   std::string_view labels;  // rendered "{...}", or empty for no labels
-  double value;
+  // The family's type says which: a histogram's data, or any other's value.
+  // (A union keeps every series as small as before histograms.)
+  union {
+    double value;
+    const Histogram* histogram;
+  };
   std::int64_t timestamp_ms;
   bool has_timestamp;
 };

@@ -3,7 +3,7 @@
 # `kv-promfmt --listen --keep-serving` every second, and what its query API
 # reads back must be exactly what went in: names, label values (quotes,
 # backslashes, newlines, UTF-8), values (full double precision, +Inf, NaN),
-# and HELP/TYPE/UNIT metadata.
+# HELP/TYPE/UNIT metadata, and histograms that histogram_quantile reads.
 #
 # One Prometheus and one kv-promfmt serve the whole file (setup_file); both
 # listen on 127.0.0.1 only and live in a temp dir that teardown_file removes.
@@ -37,7 +37,8 @@ prom_value() {
 # True once Prometheus holds every series of the last scrape of kv-promfmt.
 series_ingested() {
   [ "$(prom_value "count({job=\"$JOB\",__name__=~\"kubevirt_.*\"})")" = 75 ] &&
-    [ "$(prom_value "count({job=\"$JOB\",__name__=~\"kvtest_.*\"})")" = 6 ]
+    [ "$(prom_value "count({job=\"$JOB\",__name__=~\"kvtest_.*\"})")" = 6 ] &&
+    [ "$(prom_value "count({job=\"$JOB\",__name__=~\"kvhist_.*\"})")" = 42 ]
 }
 
 stop_pid() {  # pid: TERM, then KILL after 5 s
@@ -65,7 +66,18 @@ setup_file() {
   kv-gen-samples --vms 3 --snapshots 2 >"$E2E_TMP/gen.ndjson"
   cp "$KV_ROOT/tests/fixtures/distinctive-samples.ndjson" "$E2E_TMP/fixture.ndjson"
 
+  # And histograms with KubeVirt's phase transition buckets: 2 series of 18
+  # finite buckets, +Inf, _sum and _count (42 samples).
+  local b='"0.5":0,"1":10,"2":20,"5":40,"10":40,"20":40,"30":40,"40":40,"50":40,"60":40,"90":40,"120":40,"180":40,"300":40,"600":40,"1200":40,"1800":40,"3600":40,"+Inf":40'
+  local c='"0.5":0,"1":0,"2":0,"5":0,"10":0,"20":5,"30":10,"40":10,"50":10,"60":10,"90":10,"120":10,"180":10,"300":10,"600":10,"1200":10,"1800":10,"3600":10,"+Inf":10'
+  cat >"$E2E_TMP/histograms.ndjson" <<EOF
+{"name":"kvhist_phase_transition_time_seconds","type":"histogram","help":"A histogram.","unit":"seconds","labels":{"phase":"Running","last_phase":"Scheduled"},"buckets":{$b},"sum":100,"value":40}
+{"name":"kvhist_phase_transition_time_seconds","type":"histogram","unit":"seconds","labels":{"phase":"Scheduled","last_phase":"Scheduling"},"buckets":{$c},"sum":250,"value":10}
+{"end":"histograms"}
+EOF
+
   kv-promfmt --listen 127.0.0.1:0 --keep-serving "$E2E_TMP/gen.ndjson" "$E2E_TMP/fixture.ndjson" \
+    "$E2E_TMP/histograms.ndjson" \
     2>"$E2E_TMP/promfmt.log" 3>&- &
   PROMFMT_PID=$!
   wait_for 50 grep -q 'listening on' "$E2E_TMP/promfmt.log"
@@ -234,4 +246,24 @@ PY
       kvtest_ops_total: [{type: "counter", help: "A counter.", unit: ""}],
       kvtest_ratio: [{type: "gauge", help: "", unit: ""}]}')"
   fi
+}
+
+@test "prometheus: histogram_quantile works on a histogram kv-promfmt serves; _sum, _count and metadata read back" {
+  # One series: rank 0.875 * 40 = 35 falls in (2, 5], which holds 20 of
+  # them from 20 on: 2 + 3 * 15/20.
+  run prom_value "histogram_quantile(0.875, kvhist_phase_transition_time_seconds_bucket{job=\"$JOB\",phase=\"Running\"})"
+  assert_output 4.25
+  # Both series summed by le: rank 0.875 * 50 = 43.75 falls in (10, 20],
+  # which holds 5 from 40 on: 10 + 10 * 3.75/5.
+  run prom_value "histogram_quantile(0.875, sum by (le) (kvhist_phase_transition_time_seconds_bucket{job=\"$JOB\"}))"
+  assert_output 17.5
+  run prom_value "sum(kvhist_phase_transition_time_seconds_sum{job=\"$JOB\"})"
+  assert_output 350
+  run prom_value "sum(kvhist_phase_transition_time_seconds_count{job=\"$JOB\"})"
+  assert_output 50
+  # Every bucket of KubeVirt's layout is a series, +Inf included.
+  run prom_value "count(kvhist_phase_transition_time_seconds_bucket{job=\"$JOB\",phase=\"Running\"})"
+  assert_output 19
+  output="$(prom_api /api/v1/metadata --data-urlencode metric=kvhist_phase_transition_time_seconds | jq -c '[.data[][] | .type]')"
+  assert_output '["histogram"]'
 }

@@ -60,6 +60,27 @@ wait_ready() { wait_for 50 curl -sf "$(url /readyz)"; }
   promtool check metrics <"$TEST_TMP/text"
 }
 
+@test "histograms over HTTP: text by default, OpenMetrics for Prometheus, both what stdout prints" {
+  start_promfmt_server --no-self-metrics
+  local case="$KV_ROOT/tests/cases/kv-promfmt"
+  cat "$case/histogram-openmetrics/input.ndjson" >&7
+  wait_ready
+  curl -s "$(url /metrics)" >"$TEST_TMP/text"
+  kv-promfmt <"$case/histogram-openmetrics/input.ndjson" >"$TEST_TMP/want-text"
+  assert_file_equals "$TEST_TMP/want-text" "$TEST_TMP/text"
+  promtool check metrics <"$TEST_TMP/text"
+  grep -qx 'kvtest_temperature_celsius_sum{room="cold"} -21.5' "$TEST_TMP/text"
+
+  curl -s -H 'Accept: application/openmetrics-text;version=1.0.0' "$(url /metrics)" >"$TEST_TMP/om"
+  kv-promfmt --format openmetrics <"$case/histogram-openmetrics/input.ndjson" >"$TEST_TMP/want-om"
+  assert_file_equals "$TEST_TMP/want-om" "$TEST_TMP/om"
+  "$KV_ROOT/tests/helpers/check-openmetrics" "$TEST_TMP/om"
+  # OpenMetrics' canonical bounds (its parsers only insist on +Inf's).
+  grep -qF 'le="1.0"' "$TEST_TMP/om"
+  if grep -qF 'le="1"' "$TEST_TMP/om"; then flunk "OpenMetrics bound not canonical"; fi
+  if grep -q '^kvtest_temperature_celsius_sum' "$TEST_TMP/om"; then flunk "OpenMetrics sum of negative observations"; fi
+}
+
 @test "gzip when accepted, the same bytes once decompressed; HEAD has no body" {
   start_promfmt_server
   feed 20

@@ -199,6 +199,34 @@ EOF
 2'
 }
 
+@test "histograms are pushed as --format otlp-json prints them, in protobuf and JSON: bounds, counts, sums, starts, markers" {
+  start_receiver
+  local case="$KV_ROOT/tests/cases/kv-promfmt/otlp-json-histogram" protocol
+  for protocol in http/protobuf http/json; do
+    KV_NOW=1763856000000 run kv-promfmt --otlp-endpoint "$OTLP_URL" --otlp-protocol "$protocol" \
+      --otlp-resource service.name=histograms --no-self-metrics <"$case/input.ndjson"
+    assert_success
+  done
+  [ "$(received)" -eq 6 ]
+  assert_all_decoded
+  jq -c -S '.request' "$RECEIVER_LOG" >"$TEST_TMP/got"
+  jq -c -S . "$case/expected.out" "$case/expected.out" >"$TEST_TMP/want"
+  assert_file_equals "$TEST_TMP/want" "$TEST_TMP/got"
+  # What the official definitions decoded from the protobuf of the first snapshot.
+  local m='.request.resourceMetrics[0].scopeMetrics[0].metrics'
+  run jq -c "select(.seq == 1) | $m[] | [.name, .unit, .histogram.aggregationTemporality,
+    (.histogram.dataPoints[] | [.count, .sum, .bucketCounts, .explicitBounds, .startTimeUnixNano == .timeUnixNano])]" "$RECEIVER_LOG"
+  assert_output '["kv_test_delta_celsius","Cel",2,["2",null,["1","0","1"],[-1,1],true]]
+["kv_test_wait_seconds","s",2,["3",4.25,["1","1","1"],[0.5,1],true],["2",7,["0","0","2"],[0.5,1],true]]'
+  run jq -r '.headers["content-type"]' "$RECEIVER_LOG"
+  assert_output 'application/x-protobuf
+application/x-protobuf
+application/x-protobuf
+application/json
+application/json
+application/json'
+}
+
 @test "OTEL_EXPORTER_OTLP_* variables: endpoint, protocol, headers, compression, as the specification defines them" {
   start_receiver --script 'ok,ok,ok,ok'
   kv-gen-samples --vms 1 >"$TEST_TMP/in.ndjson"

@@ -56,6 +56,21 @@ dir_listing() {
   [ "$(grep -c '^# TYPE ' "$TEST_TMP/tf/x.prom")" -eq 23 ]
 }
 
+@test "textfile: histograms as stdout writes them, without timestamps, merged from two inputs" {
+  local case="$KV_ROOT/tests/cases/kv-promfmt/histogram-two-sources"
+  sed 's/}$/,"ts":1763856000123}/; /"end"/s/,"ts":1763856000123//' "$case/a.ndjson" >"$TEST_TMP/a.ndjson"
+  grep -q '"ts":1763856000123' "$TEST_TMP/a.ndjson"
+  kv-promfmt --timestamps --textfile "$TEST_TMP/h.prom" "$TEST_TMP/a.ndjson" "$case/b.ndjson" 2>"$TEST_TMP/err"
+  # The stdout mode's last exposition (it prints one per end record) is the merge of both.
+  kv-promfmt "$case/a.ndjson" "$case/b.ndjson" | awk '/^# HELP/ {n++} n == 2' >"$TEST_TMP/stdout.prom"
+  assert_file_equals "$TEST_TMP/stdout.prom" "$TEST_TMP/h.prom"
+  if grep -n '1763856000123' "$TEST_TMP/h.prom" >&2; then flunk "the textfile carries timestamps"; fi
+  promtool check metrics <"$TEST_TMP/h.prom"
+  # 3 series of 4 finite buckets, +Inf, _sum and _count; the later input won Succeeded.
+  [ "$(grep -vc '^#' "$TEST_TMP/h.prom")" -eq 21 ]
+  grep -qx 'kubevirt_vmi_phase_transition_time_seconds_count{last_phase="Running",phase="Succeeded"} 3' "$TEST_TMP/h.prom"
+}
+
 @test "textfile: --timestamps never reaches the textfile (warns instead)" {
   kv-gen-samples --vms 2 --timestamps >"$TEST_TMP/in.ndjson"
   run kv-promfmt --timestamps --textfile "$TEST_TMP/x.prom" "$TEST_TMP/in.ndjson"

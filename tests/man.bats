@@ -32,11 +32,21 @@ teardown() {
   assert_output_contains "< --only-in-help"
 }
 
-@test "the example in kv-sample(5) is the golden case man-kv-sample-example" {
-  local case="$KV_ROOT/tests/cases/kv-promfmt/man-kv-sample-example"
-  sed -n '/^\$ cat vms.ndjson$/,/^\$ kv-promfmt/p' "$KV_ROOT/man/kv-sample.5" | sed '1d;$d' >"$TEST_TMP/input"
-  sed -n '/^\$ kv-promfmt vms.ndjson$/,/^\.Ed$/p' "$KV_ROOT/man/kv-sample.5" | sed '1d;$d' >"$TEST_TMP/output"
+# man_example FILE CASE: the example "$ cat FILE ... $ kv-promfmt FILE ..."
+# of kv-sample(5) is the golden case CASE.
+man_example() {
+  local case="$KV_ROOT/tests/cases/kv-promfmt/$2"
+  sed -n "/^\\\$ cat $1\$/,/^\\\$ kv-promfmt/p" "$KV_ROOT/man/kv-sample.5" | sed '1d;$d' >"$TEST_TMP/input"
+  sed -n "/^\\\$ kv-promfmt $1\$/,/^\\.Ed\$/p" "$KV_ROOT/man/kv-sample.5" | sed '1d;$d' >"$TEST_TMP/output"
   [ -s "$TEST_TMP/input" ] && [ -s "$TEST_TMP/output" ]
   assert_file_equals "$case/input.ndjson" "$TEST_TMP/input"
   assert_file_equals "$case/expected.out" "$TEST_TMP/output"
+}
+
+@test "the example in kv-sample(5) is the golden case man-kv-sample-example" {
+  man_example vms.ndjson man-kv-sample-example
+}
+
+@test "the histogram example in kv-sample(5) is the golden case man-kv-sample-histogram" {
+  man_example phases.ndjson man-kv-sample-histogram
 }

@@ -183,6 +183,100 @@ TEST(Exposition, ExtremeTimestamps) {
             "# TYPE t unknown\nt 1 -9223372036854775.808\n# EOF\n");
 }
 
+TEST(Exposition, HistogramsInPrometheusText) {
+  auto s = snapshot_of({
+      R"({"name":"h_seconds","type":"histogram","help":"H.","unit":"seconds","labels":{"phase":"b"},)"
+      R"("buckets":{"0.5":1,"1":3,"1e+06":3,"+Inf":4},"sum":2.75,"value":4,"ts":1763856000123})",
+      R"({"name":"h_seconds","type":"histogram","labels":{"phase":"a"},"buckets":{"+Inf":0},"sum":0,"value":0})",
+      R"({"name":"n","type":"histogram","buckets":{"1.0":1,"+Inf":1},"sum":0.5,"value":1})",
+  });
+  // Buckets in increasing order with le after the series' labels, +Inf, then
+  // _sum and _count; le as Go writes it ("1", "1e+06"); series by labels.
+  EXPECT_EQ(render_one(*s, ExpositionFormat::prometheus_text, true),
+            "# HELP h_seconds H.\n# TYPE h_seconds histogram\n"
+            "h_seconds_bucket{phase=\"a\",le=\"+Inf\"} 0\n"
+            "h_seconds_sum{phase=\"a\"} 0\n"
+            "h_seconds_count{phase=\"a\"} 0\n"
+            "h_seconds_bucket{phase=\"b\",le=\"0.5\"} 1 1763856000123\n"
+            "h_seconds_bucket{phase=\"b\",le=\"1\"} 3 1763856000123\n"
+            "h_seconds_bucket{phase=\"b\",le=\"1e+06\"} 3 1763856000123\n"
+            "h_seconds_bucket{phase=\"b\",le=\"+Inf\"} 4 1763856000123\n"
+            "h_seconds_sum{phase=\"b\"} 2.75 1763856000123\n"
+            "h_seconds_count{phase=\"b\"} 4 1763856000123\n"
+            "# TYPE n histogram\n"
+            "n_bucket{le=\"1\"} 1\nn_bucket{le=\"+Inf\"} 1\nn_sum 0.5\nn_count 1\n");
+  EXPECT_EQ(s->size(), 3u);  // one series per histogram, however many buckets
+}
+
+TEST(Exposition, HistogramsInOpenMetrics) {
+  auto s = snapshot_of({
+      R"({"name":"h_seconds","type":"histogram","help":"H.","unit":"seconds","labels":{"phase":"b"},)"
+      R"("buckets":{"0.5":1,"1":3,"+Inf":4},"sum":2.75,"value":4,"ts":1763856000123})",
+      // Negative bounds or sum: OpenMetrics allows neither _sum nor _count.
+      R"({"name":"t","type":"histogram","labels":{"k":"neg_bound"},"buckets":{"-1":0,"+Inf":2},"sum":3,"value":2})",
+      R"({"name":"t","type":"histogram","labels":{"k":"neg_sum"},"buckets":{"1":2,"+Inf":2},"sum":-3,"value":2})",
+      R"({"name":"t","type":"histogram","labels":{"k":"nan_sum"},"buckets":{"+Inf":2},"sum":"NaN","value":2})",
+      R"({"name":"t","type":"histogram","labels":{"k":"zero"},"buckets":{"0":1,"+Inf":2},"sum":0,"value":2})",
+  });
+  EXPECT_EQ(render_one(*s, ExpositionFormat::openmetrics, true),
+            "# TYPE h_seconds histogram\n# UNIT h_seconds seconds\n# HELP h_seconds H.\n"
+            "h_seconds_bucket{phase=\"b\",le=\"0.5\"} 1 1763856000.123\n"
+            "h_seconds_bucket{phase=\"b\",le=\"1.0\"} 3 1763856000.123\n"
+            "h_seconds_bucket{phase=\"b\",le=\"+Inf\"} 4 1763856000.123\n"
+            "h_seconds_sum{phase=\"b\"} 2.75 1763856000.123\n"
+            "h_seconds_count{phase=\"b\"} 4 1763856000.123\n"
+            "# TYPE t histogram\n"
+            "t_bucket{k=\"nan_sum\",le=\"+Inf\"} 2\n"
+            "t_bucket{k=\"neg_bound\",le=\"-1.0\"} 0\nt_bucket{k=\"neg_bound\",le=\"+Inf\"} 2\n"
+            "t_bucket{k=\"neg_sum\",le=\"1.0\"} 2\nt_bucket{k=\"neg_sum\",le=\"+Inf\"} 2\n"
+            "t_bucket{k=\"zero\",le=\"0.0\"} 1\nt_bucket{k=\"zero\",le=\"+Inf\"} 2\n"
+            "t_sum{k=\"zero\"} 0\nt_count{k=\"zero\"} 2\n"
+            "# EOF\n");
+  // Prometheus text has no such rule.
+  EXPECT_NE(render_one(*s, ExpositionFormat::prometheus_text).find("t_sum{k=\"neg_bound\"} 3\n"),
+            std::string::npos);
+}
+
+TEST(Exposition, HistogramsMergeAcrossInputsLaterWins) {
+  auto a = snapshot_of({
+      R"({"name":"h","type":"histogram","help":"from a","labels":{"vm":"1"},"buckets":{"1":1,"+Inf":1},"sum":1,"value":1})",
+      R"({"name":"h","type":"histogram","labels":{"vm":"3"},"buckets":{"1":1,"+Inf":1},"sum":1,"value":1})",
+  });
+  auto b = snapshot_of({
+      R"({"name":"h","type":"histogram","labels":{"vm":"2"},"buckets":{"1":0,"+Inf":2},"sum":8,"value":2})",
+      R"({"name":"h","type":"histogram","labels":{"vm":"3"},"buckets":{"2":5,"+Inf":5},"sum":5,"value":5})",
+  });
+  const Snapshot* both[] = {a.get(), b.get()};
+  EXPECT_EQ(render_to_string(merge_snapshots(both), {}),
+            "# HELP h from a\n# TYPE h histogram\n"
+            "h_bucket{vm=\"1\",le=\"1\"} 1\nh_bucket{vm=\"1\",le=\"+Inf\"} 1\nh_sum{vm=\"1\"} 1\nh_count{vm=\"1\"} 1\n"
+            "h_bucket{vm=\"2\",le=\"1\"} 0\nh_bucket{vm=\"2\",le=\"+Inf\"} 2\nh_sum{vm=\"2\"} 8\nh_count{vm=\"2\"} 2\n"
+            "h_bucket{vm=\"3\",le=\"2\"} 5\nh_bucket{vm=\"3\",le=\"+Inf\"} 5\nh_sum{vm=\"3\"} 5\nh_count{vm=\"3\"} 5\n");
+}
+
+TEST(Exposition, AFamilyNamedLikeAHistogramsSeriesIsDropped) {
+  auto a = snapshot_of({
+      R"({"name":"h","type":"histogram","buckets":{"+Inf":1},"sum":1,"value":1})",
+      R"({"name":"h_count","type":"gauge","value":7})",
+      R"({"name":"h_bucket","type":"gauge","value":7})",
+      R"({"name":"h_total","type":"counter","value":7})",
+      R"({"name":"h_count_total","type":"counter","value":7})",
+  });
+  const Snapshot* one[] = {a.get()};
+  MergedView view = merge_snapshots(one);
+  EXPECT_EQ(view.clashes, (std::vector<std::string>{"h_bucket", "h_count"}));
+  EXPECT_EQ(render_to_string(view, {}),
+            "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\nh_sum 1\nh_count 1\n"
+            "# TYPE h_count_total counter\nh_count_total 7\n"
+            "# TYPE h_total counter\nh_total 7\n");
+  // In OpenMetrics the counters keep _total in their family names: "h" and
+  // "h_count" are taken.
+  EXPECT_EQ(render_to_string(view, {ExpositionFormat::openmetrics}),
+            "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\nh_sum 1\nh_count 1\n"
+            "# TYPE h_count_total unknown\nh_count_total 7\n"
+            "# TYPE h_total unknown\nh_total 7\n# EOF\n");
+}
+
 TEST(Exposition, RendersInChunksToASink) {
   std::vector<std::string> lines;
   for (int i = 0; i < 5000; ++i)

@@ -243,7 +243,7 @@ TEST(MetricCatalog, Words) {
   EXPECT_EQ(to_string(CatalogType::histogram), "histogram");
   EXPECT_EQ(sample_type(CatalogType::counter), MetricType::counter);
   EXPECT_EQ(sample_type(CatalogType::gauge), MetricType::gauge);
-  EXPECT_EQ(sample_type(CatalogType::histogram), std::nullopt);
+  EXPECT_EQ(sample_type(CatalogType::histogram), MetricType::histogram);
 }
 
 }  // namespace

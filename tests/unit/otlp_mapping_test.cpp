@@ -133,6 +133,26 @@ TEST(OtlpTracker, MarkersAreNotBeforeTheMergesLatestPoint) {
   EXPECT_EQ(seen(*b2)[0].time, 7000);
 }
 
+TEST(OtlpTracker, AHistogramIsCumulativeAndResetsWhenItsCountGoesDown) {
+  OtlpSeriesTracker t;
+  auto h = [](int count) {
+    return R"({"name":"h","type":"histogram","buckets":{"+Inf":)" + std::to_string(count) +
+           R"(},"sum":1,"value":)" + std::to_string(count) + "}";
+  };
+  auto b1 = next(t, {h(5)}, 1000);
+  auto b2 = next(t, {h(7)}, 2000);
+  auto b3 = next(t, {h(2)}, 3000);  // reset
+  auto b4 = next(t, {}, 4000);      // gone
+  EXPECT_EQ(seen(*b1)[0].start, 1000);
+  EXPECT_EQ(seen(*b2)[0].start, 1000);
+  EXPECT_EQ(b2->points()[0].histogram->count, 7u);
+  EXPECT_EQ(seen(*b3)[0].start, 2000);
+  ASSERT_EQ(seen(*b4).size(), 1u);
+  EXPECT_TRUE(seen(*b4)[0].stale);
+  EXPECT_EQ(seen(*b4)[0].start, 2000);
+  EXPECT_EQ(b4->points()[0].histogram, nullptr);
+}
+
 TEST(LabelSetCursor, WalksNamesAndEscapedValues) {
   LabelSetCursor c(R"({a="x\"y",b="\\",c="l1\nl2"})");
   std::string_view n, v;
@@ -172,6 +192,50 @@ TEST(OtlpEncoder, ProtobufBytesAreTheCanonicalEncoding) {
   std::string resource = bytes({0x0A, 21, 0x0A, 19, 0x0A, 12}) + "service.name" + bytes({0x12, 3, 0x0A, 1, 'x'});
   std::string want = bytes({0x0A, 104}) + resource + bytes({0x12, 79}) + scope + metric;
   EXPECT_EQ(bodies[0], want);
+}
+
+TEST(OtlpEncoder, AHistogramPointInProtobuf) {
+  OtlpSeriesTracker t;
+  auto b = next(t, {R"({"name":"h","type":"histogram","labels":{"a":"b"},"buckets":{"1":1,"2":3,"+Inf":4},"sum":2,"value":4})"}, 1);
+  auto bodies = encode_otlp(*b, {{"service.name", "x"}}, OtlpEncoding::protobuf);
+  ASSERT_EQ(bodies.size(), 1u);
+  std::string point = bytes({0x0A, 90,                                            // data_points
+                             0x11, 0x40, 0x42, 0x0F, 0, 0, 0, 0, 0,               // start 1e6 ns
+                             0x19, 0x40, 0x42, 0x0F, 0, 0, 0, 0, 0,               // time 1e6 ns
+                             0x21, 4, 0, 0, 0, 0, 0, 0, 0,                        // count 4
+                             0x29, 0, 0, 0, 0, 0, 0, 0, 0x40,                     // sum 2.0
+                             0x32, 24, 1, 0, 0, 0, 0, 0, 0, 0,                    // bucket_counts 1,
+                             2, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0,      //   2, 1 (per bucket)
+                             0x3A, 16, 0, 0, 0, 0, 0, 0, 0xF0, 0x3F,              // explicit_bounds 1.0,
+                             0, 0, 0, 0, 0, 0, 0, 0x40,                           //   2.0
+                             0x4A, 8, 0x0A, 1, 'a', 0x12, 3, 0x0A, 1, 'b'});      // attributes a=b
+  std::string histogram = bytes({0x4A, 94}) + point + bytes({0x10, 2});  // cumulative
+  std::string metadata = bytes({0x62, 30, 0x0A, 15}) + "prometheus.type" + bytes({0x12, 11, 0x0A, 9}) + "histogram";
+  std::string metric = bytes({0x12, 0x83, 0x01, 0x0A, 1, 'h'}) + histogram + metadata;
+  std::string scope = bytes({0x0A, 12, 0x0A, 10}) + "kv-promfmt";
+  std::string resource = bytes({0x0A, 21, 0x0A, 19, 0x0A, 12}) + "service.name" + bytes({0x12, 3, 0x0A, 1, 'x'});
+  std::string want = bytes({0x0A, 0xAE, 0x01}) + resource + bytes({0x12, 0x94, 0x01}) + scope + metric;
+  EXPECT_EQ(bodies[0], want);
+}
+
+TEST(OtlpEncoder, AHistogramPointInJson) {
+  OtlpSeriesTracker t;
+  auto b = next(t,
+                {R"({"name":"h","type":"histogram","unit":"seconds","labels":{"k":"1"},"buckets":{"0.5":1,"1":1,"+Inf":4},"sum":2.5,"value":4})",
+                 R"({"name":"h","type":"histogram","labels":{"k":"2"},"buckets":{"+Inf":0},"sum":0,"value":0})",
+                 R"({"name":"h","type":"histogram","labels":{"k":"3"},"buckets":{"-1":1,"+Inf":1},"sum":-2,"value":1})"},
+                1);
+  std::string j = encode_otlp(*b, {}, OtlpEncoding::json)[0];
+  EXPECT_NE(j.find(R"("unit":"s","histogram":{"dataPoints":[)"), std::string::npos) << j;
+  // Counts per bucket, not cumulative, one more than the bounds, which are the finite ones.
+  EXPECT_NE(j.find(R"("count":"4","sum":2.5,"bucketCounts":["1","0","3"],"explicitBounds":[0.5,1]})"),
+            std::string::npos) << j;
+  // A zero count is the default, left out; the sum is there even when 0.
+  EXPECT_NE(j.find(R"("timeUnixNano":"1000000","sum":0,"bucketCounts":["0"]})"), std::string::npos) << j;
+  // Negative observations: no sum.
+  EXPECT_NE(j.find(R"("count":"1","bucketCounts":["1","0"],"explicitBounds":[-1]})"), std::string::npos) << j;
+  EXPECT_NE(j.find(R"(],"aggregationTemporality":2},"metadata":[{"key":"prometheus.type","value":{"stringValue":"histogram"}}]})"),
+            std::string::npos) << j;
 }
 
 TEST(OtlpEncoder, ACounterIsAMonotonicCumulativeSumAndAMarkerHasNoValue) {

@@ -13,6 +13,7 @@
 #include "content_negotiation.hpp"
 #include "duration.hpp"
 #include "gzip.hpp"
+#include "metric_catalog.hpp"
 #include "metric_model.hpp"
 #include "record_parser.hpp"
 #include "sample_writer.hpp"
@@ -141,6 +142,42 @@ TEST(SampleWriter, WritesLinesTheReaderAccepts) {
   EXPECT_EQ(out, "{\"name\":\"g\",\"value\":1.2345678901234568e+20}\n");
   ASSERT_EQ(p.parse(std::string_view(out).substr(0, out.size() - 1)), RecordKind::sample);
   EXPECT_EQ(p.sample().value, 123456789012345678901.0);
+}
+
+TEST(SampleWriter, WritesHistogramsTheReaderAccepts) {
+  const HistogramBucket buckets[] = {{1e-05, 0}, {0.5, 1}, {1, 3}, {100000, 3}, {1e6, 3}};
+  SampleOut s;
+  s.name = "kubevirt_vmi_phase_transition_time_seconds";
+  s.type = MetricType::histogram;
+  s.labels = {{"phase", "Running"}};
+  s.buckets = buckets;
+  s.sum = 2.75;
+  s.value = 4;
+  std::string out;
+  append_sample_line(out, s);
+  EXPECT_EQ(out,
+            "{\"name\":\"kubevirt_vmi_phase_transition_time_seconds\",\"type\":\"histogram\","
+            "\"labels\":{\"phase\":\"Running\"},\"buckets\":{\"1e-05\":0,\"0.5\":1,\"1\":3,"
+            "\"100000\":3,\"1e+06\":3,\"+Inf\":4},\"sum\":2.75,\"value\":4}\n");
+  RecordParser p;
+  ASSERT_EQ(p.parse(std::string_view(out).substr(0, out.size() - 1)), RecordKind::sample)
+      << p.reject().message;
+  ASSERT_EQ(p.sample().buckets.size(), 5u);
+  for (std::size_t i = 0; i < 5; ++i) {
+    EXPECT_EQ(p.sample().buckets[i].upper_bound, buckets[i].upper_bound);
+    EXPECT_EQ(p.sample().buckets[i].count, buckets[i].count);
+  }
+  EXPECT_EQ(p.sample().sum, 2.75);
+
+  // A catalog row gives the type; the producer the buckets.
+  SampleOut c = catalog_sample<SampleOut>(MetricId::kubevirt_vmi_phase_transition_time_seconds,
+                                          SampleOut::Labels{{"phase", "Running"}, {"last_phase", "Scheduled"}}, 0);
+  EXPECT_EQ(c.type, MetricType::histogram);
+  out.clear();
+  append_sample_line(out, c);
+  ASSERT_EQ(p.parse(std::string_view(out).substr(0, out.size() - 1)), RecordKind::sample)
+      << p.reject().message;  // no buckets yet: only +Inf, all zero
+  EXPECT_NE(out.find("\"buckets\":{\"+Inf\":0},\"sum\":0,\"value\":0"), std::string::npos) << out;
 }
 
 TEST(SampleWriter, ReplacesInvalidUtf8) {

@@ -120,8 +120,9 @@ class Emitter {
     if (!value && !options_.emit_all) return;
     // The mapping tables name only catalog counters and gauges (unit-tested).
     const MetricInfo* info = find_metric(metric);
+    if (!info) return;
     SampleOut s;
-    if (!info || !describe_sample(s, *info)) return;
+    describe_sample(s, *info);
     if (!value)
       value = s.type == MetricType::counter ? 0.0 : std::numeric_limits<double>::quiet_NaN();
     s.labels = extra;

@@ -22,7 +22,8 @@ std::shared_ptr<const OtlpBatch> OtlpSeriesTracker::next(
     return static_cast<std::uint32_t>(batch->families_.size() - 1);
   };
   auto mark_stale = [&](const OtlpPoint& gone, std::uint32_t family) {
-    points.push_back({family, gone.labels, 0.0, now_ms, gone.start_ms, true});
+    OtlpPoint& p = points.emplace_back(OtlpPoint{family, gone.labels, {0.0}, now_ms, gone.start_ms, true});
+    if (batch->families_[family].type == MetricType::histogram) p.histogram = nullptr;
     ++batch->stale_;
   };
   auto old_family = [&](std::size_t i) -> const OtlpFamily& {
@@ -47,9 +48,10 @@ std::shared_ptr<const OtlpBatch> OtlpSeriesTracker::next(
     std::uint32_t family = add_family({m.name, m.help, m.unit, m.type});
     // The previous batch's points of the same family: [oi, old_end).
     std::size_t old_end = oi;
-    bool was_counter = false;
+    bool cumulative = m.type == MetricType::counter || m.type == MetricType::histogram;
+    bool was_same_type = false;
     if (oi < old.size() && old_family(oi).name == m.name) {
-      was_counter = old_family(oi).type == MetricType::counter;
+      was_same_type = old_family(oi).type == m.type;
       while (old_end < old.size() && old[old_end].family == old[oi].family) ++old_end;
     }
     for_each_merged_series(m, [&](const Series& s) {
@@ -60,13 +62,19 @@ std::shared_ptr<const OtlpBatch> OtlpSeriesTracker::next(
       if (oi < old_end && old[oi].labels == s.labels) before = &old[oi++];
 
       std::int64_t start = 0;
-      if (m.type == MetricType::counter) {
-        if (!before || !was_counter) start = time;  // first seen: start unknown
-        else if (s.value < before->value) start = before->time_ms;  // reset since then
+      if (cumulative) {
+        bool reset = false;
+        if (before && was_same_type)
+          reset = m.type == MetricType::histogram ? s.histogram->count < before->histogram->count
+                                                  : s.value < before->value;
+        if (!before || !was_same_type) start = time;  // first seen: start unknown
+        else if (reset) start = before->time_ms;     // reset since then
         else start = before->start_ms;
         start = std::min(start, time);
       }
-      points.push_back({family, s.labels, s.value, time, start, false});
+      OtlpPoint& p = points.emplace_back(OtlpPoint{family, s.labels, {0.0}, time, start, false});
+      if (m.type == MetricType::histogram) p.histogram = s.histogram;
+      else p.value = s.value;
     });
     for (; oi < old_end; ++oi)
       if (!old[oi].stale) mark_stale(old[oi], family);

@@ -6,7 +6,8 @@
 //   point to the next. A series seen for the first time starts at its own
 //   time (a zero-length point: "unknown start", so its value adds no rate).
 //   When its value goes down, the counter was reset some time after the
-//   previous point: the new run starts at the previous point's time.
+//   previous point: the new run starts at the previous point's time. A
+//   histogram is cumulative too, and the same goes for its count.
 // - a series that was in the previous merge and is not in this one gets one
 //   last point, flagged "no recorded value" (OTLP's staleness marker), and
 //   is then forgotten.
@@ -35,9 +36,12 @@ struct OtlpFamily {
 struct OtlpPoint {
   std::uint32_t family;     // index in OtlpBatch::families()
   std::string_view labels;  // rendered label set, {a="x",...}, or empty
-  double value;
+  union {                   // by the family's type, as in Series
+    double value;
+    const Histogram* histogram;  // null on a stale point
+  };
   std::int64_t time_ms;
-  std::int64_t start_ms;    // counters: the start of the cumulative run
+  std::int64_t start_ms;    // counters and histograms: the start of the cumulative run
   bool stale;               // no recorded value: the series is gone
 };
 

@@ -19,12 +19,14 @@ std::string_view prometheus_type(MetricType type) {
   switch (type) {
     case MetricType::counter: return "counter";
     case MetricType::gauge: return "gauge";
+    case MetricType::histogram: return "histogram";
     case MetricType::untyped: break;
   }
   return "unknown";
 }
 
 bool is_sum(const OtlpFamily& f) { return f.type == MetricType::counter; }
+bool is_histogram(const OtlpFamily& f) { return f.type == MetricType::histogram; }
 
 // Timestamps: milliseconds in the stream, nanoseconds in OTLP. Times before
 // the epoch have no representation (the fields are unsigned): 0, unset.
@@ -36,8 +38,12 @@ std::uint64_t unix_nano(std::int64_t ms) {
 }
 
 std::uint64_t start_nano(const OtlpFamily& f, const OtlpPoint& p) {
-  return is_sum(f) ? unix_nano(p.start_ms) : 0;
+  return is_sum(f) || is_histogram(f) ? unix_nano(p.start_ms) : 0;
 }
+
+// A histogram point's sum, unless it may have seen negative observations:
+// OTLP's sum is for non-negative ones only (the same rule as OpenMetrics').
+bool has_sum(const Histogram& h) { return histogram_sum_is_counter(h.sum, h.buckets); }
 
 // ---------------------------------------------------------------------------
 // Protobuf wire format: every field here has a field number below 16, so
@@ -56,6 +62,7 @@ constexpr char metric_description = 0x12;        // Metric.description = 2
 constexpr char metric_unit = 0x1A;               // Metric.unit = 3
 constexpr char metric_gauge = 0x2A;              // Metric.gauge = 5
 constexpr char metric_sum = 0x3A;                // Metric.sum = 7
+constexpr char metric_histogram = 0x4A;          // Metric.histogram = 9
 constexpr char metric_metadata = 0x62;           // Metric.metadata = 12
 constexpr char data_points = 0x0A;               // Gauge/Sum.data_points = 1
 constexpr char sum_temporality = 0x10;           // Sum.aggregation_temporality = 2 (varint)
@@ -65,6 +72,15 @@ constexpr char point_time = 0x19;                // NumberDataPoint.time_unix_na
 constexpr char point_as_double = 0x21;           // NumberDataPoint.as_double = 4 (double)
 constexpr char point_attributes = 0x3A;          // NumberDataPoint.attributes = 7
 constexpr char point_flags = 0x40;               // NumberDataPoint.flags = 8 (varint)
+constexpr char histogram_temporality = 0x10;     // Histogram.aggregation_temporality = 2 (varint)
+constexpr char hpoint_start = 0x11;              // HistogramDataPoint.start_time_unix_nano = 2 (fixed64)
+constexpr char hpoint_time = 0x19;               // HistogramDataPoint.time_unix_nano = 3 (fixed64)
+constexpr char hpoint_count = 0x21;              // HistogramDataPoint.count = 4 (fixed64)
+constexpr char hpoint_sum = 0x29;                // HistogramDataPoint.sum = 5 (optional double)
+constexpr char hpoint_bucket_counts = 0x32;      // HistogramDataPoint.bucket_counts = 6 (packed fixed64)
+constexpr char hpoint_explicit_bounds = 0x3A;    // HistogramDataPoint.explicit_bounds = 7 (packed double)
+constexpr char hpoint_attributes = 0x4A;         // HistogramDataPoint.attributes = 9
+constexpr char hpoint_flags = 0x50;              // HistogramDataPoint.flags = 10 (varint)
 constexpr char kv_key = 0x0A;                    // KeyValue.key = 1
 constexpr char kv_value = 0x12;                  // KeyValue.value = 2
 constexpr char any_string = 0x0A;                // AnyValue.string_value = 1
@@ -125,20 +141,117 @@ PbLabelSizes pb_label_sizes(std::string_view name, std::string_view escaped) {
   return s;
 }
 
-std::size_t pb_point_size(const OtlpFamily& f, const OtlpPoint& p) {
+// (Inlined on purpose: called once per point, they are the bulk of a
+// point's work, and GCC would otherwise call them.)
+[[gnu::always_inline]] inline std::size_t pb_labels_size(std::string_view rendered) {
+  std::size_t n = 0;
+  LabelSetCursor labels(rendered);
+  std::string_view name, value;
+  while (labels.next(name, value)) n += field_size(pb_label_sizes(name, value).kv);
+  return n;
+}
+
+[[gnu::always_inline]] inline char* pb_write_labels(char* out, char tag, std::string_view rendered) {
+  LabelSetCursor labels(rendered);
+  std::string_view name, value;
+  while (labels.next(name, value)) {
+    PbLabelSizes s = pb_label_sizes(name, value);
+    *out++ = tag;
+    out = put_varint(out, s.kv);
+    *out++ = tag::kv_key;
+    out = put_varint(out, name.size());
+    out = put_bytes(out, name);
+    *out++ = tag::kv_value;
+    out = put_varint(out, s.any);
+    *out++ = tag::any_string;
+    out = put_varint(out, s.value);
+    out = write_unescaped(out, value);
+  }
+  return out;
+}
+
+// HistogramDataPoint: explicit bounds are the finite ones; bucket counts
+// are per bucket (not cumulative), one more than the bounds.
+std::size_t pb_histogram_point_size(const OtlpFamily& f, const OtlpPoint& p) {
   std::size_t n = 0;
   if (start_nano(f, p)) n += 9;
   if (unix_nano(p.time_ms)) n += 9;
-  if (!p.stale) n += 9;
-  LabelSetCursor labels(p.labels);
-  std::string_view name, value;
-  while (labels.next(name, value)) n += field_size(pb_label_sizes(name, value).kv);
+  if (!p.stale) {
+    const Histogram& h = *p.histogram;
+    if (h.count) n += 9;
+    if (has_sum(h)) n += 9;
+    n += field_size(8 * (h.buckets.size() + 1));
+    if (!h.buckets.empty()) n += field_size(8 * h.buckets.size());
+  }
+  n += pb_labels_size(p.labels);
   if (p.stale) n += 2;
   return n;
 }
 
-// Writes the point as a data_points entry: tag, length, NumberDataPoint.
+char* pb_write_histogram_point(char* out, const OtlpFamily& f, const OtlpPoint& p, std::size_t size) {
+  *out++ = tag::data_points;
+  out = put_varint(out, size);
+  if (std::uint64_t start = start_nano(f, p)) {
+    *out++ = tag::hpoint_start;
+    out = put_fixed64(out, start);
+  }
+  if (std::uint64_t time = unix_nano(p.time_ms)) {
+    *out++ = tag::hpoint_time;
+    out = put_fixed64(out, time);
+  }
+  if (!p.stale) {
+    const Histogram& h = *p.histogram;
+    if (h.count) {
+      *out++ = tag::hpoint_count;
+      out = put_fixed64(out, h.count);
+    }
+    if (has_sum(h)) {
+      std::uint64_t bits;
+      std::memcpy(&bits, &h.sum, sizeof bits);
+      *out++ = tag::hpoint_sum;
+      out = put_fixed64(out, bits);
+    }
+    *out++ = tag::hpoint_bucket_counts;
+    out = put_varint(out, 8 * (h.buckets.size() + 1));
+    std::uint64_t below = 0;
+    for (const HistogramBucket& b : h.buckets) {
+      out = put_fixed64(out, b.count - below);
+      below = b.count;
+    }
+    out = put_fixed64(out, h.count - below);
+    if (!h.buckets.empty()) {
+      *out++ = tag::hpoint_explicit_bounds;
+      out = put_varint(out, 8 * h.buckets.size());
+      for (const HistogramBucket& b : h.buckets) {
+        std::uint64_t bits;
+        std::memcpy(&bits, &b.upper_bound, sizeof bits);
+        out = put_fixed64(out, bits);
+      }
+    }
+  }
+  out = pb_write_labels(out, tag::hpoint_attributes, p.labels);
+  if (p.stale) {
+    *out++ = tag::hpoint_flags;
+    out = put_varint(out, kNoRecordedValue);
+  }
+  return out;
+}
+
+std::size_t pb_point_size(const OtlpFamily& f, const OtlpPoint& p) {
+  if (is_histogram(f)) return pb_histogram_point_size(f, p);
+  std::size_t n = 0;
+  if (start_nano(f, p)) n += 9;
+  if (unix_nano(p.time_ms)) n += 9;
+  if (!p.stale) n += 9;
+  n += pb_labels_size(p.labels);
+  if (p.stale) n += 2;
+  return n;
+}
+
+// Writes the point as a data_points entry: tag, length, NumberDataPoint
+// (or HistogramDataPoint).
 char* pb_write_point(char* out, const OtlpFamily& f, const OtlpPoint& p, std::size_t size) {
+  if (is_histogram(f)) return pb_write_histogram_point(out, f, p, size);
   *out++ = tag::data_points;
   out = put_varint(out, size);
   if (std::uint64_t start = start_nano(f, p)) {
@@ -155,21 +268,7 @@ char* pb_write_point(char* out, const OtlpFamily& f, const OtlpPoint& p, std::si
     *out++ = tag::point_as_double;
     out = put_fixed64(out, bits);
   }
-  LabelSetCursor labels(p.labels);
-  std::string_view name, value;
-  while (labels.next(name, value)) {
-    PbLabelSizes s = pb_label_sizes(name, value);
-    *out++ = tag::point_attributes;
-    out = put_varint(out, s.kv);
-    *out++ = tag::kv_key;
-    out = put_varint(out, name.size());
-    out = put_bytes(out, name);
-    *out++ = tag::kv_value;
-    out = put_varint(out, s.any);
-    *out++ = tag::any_string;
-    out = put_varint(out, s.value);
-    out = write_unescaped(out, value);
-  }
+  out = pb_write_labels(out, tag::point_attributes, p.labels);
   if (p.stale) {
     *out++ = tag::point_flags;
     out = put_varint(out, kNoRecordedValue);
@@ -258,6 +357,33 @@ void json_write_point(std::string& out, const OtlpFamily& f, const OtlpPoint& p)
   }
   if (p.stale) {
     key("\"flags\":1");
+  } else if (is_histogram(f)) {
+    const Histogram& h = *p.histogram;
+    if (h.count) {
+      key("\"count\":");
+      append_json_uint64(out, h.count);
+    }
+    if (has_sum(h)) {
+      key("\"sum\":");
+      append_json_double(out, h.sum);
+    }
+    key("\"bucketCounts\":[");
+    std::uint64_t below = 0;
+    for (const HistogramBucket& b : h.buckets) {
+      append_json_uint64(out, b.count - below);
+      out += ',';
+      below = b.count;
+    }
+    append_json_uint64(out, h.count - below);
+    out += ']';
+    if (!h.buckets.empty()) {
+      key("\"explicitBounds\":[");
+      for (std::size_t i = 0; i < h.buckets.size(); ++i) {
+        if (i) out += ',';
+        append_json_double(out, h.buckets[i].upper_bound);
+      }
+      out += ']';
+    }
   } else {
     key("\"asDouble\":");
     append_json_double(out, p.value);
@@ -359,12 +485,17 @@ class ProtobufRequests {
     append_field(pf.head, tag::metric_name, f.name);
     if (!f.help.empty()) append_field(pf.head, tag::metric_description, f.help);
     if (std::string unit = otlp_unit(f.unit); !unit.empty()) append_field(pf.head, tag::metric_unit, unit);
-    pf.data_tag = is_sum(f) ? tag::metric_sum : tag::metric_gauge;
+    pf.data_tag = is_sum(f)         ? tag::metric_sum
+                  : is_histogram(f) ? tag::metric_histogram
+                                    : tag::metric_gauge;
     if (is_sum(f)) {
       pf.trailer += tag::sum_temporality;
       append_varint(pf.trailer, kCumulative);
       pf.trailer += tag::sum_monotonic;
       append_varint(pf.trailer, 1);
+    } else if (is_histogram(f)) {
+      pf.trailer += tag::histogram_temporality;
+      append_varint(pf.trailer, kCumulative);
     }
     append_field(pf.metadata, tag::metric_metadata,
                  pb_key_value("prometheus.type", prometheus_type(f.type)));
@@ -510,8 +641,16 @@ class JsonRequests {
       head += ",\"unit\":";
       append_json_string(head, unit);
     }
-    head += is_sum(f) ? ",\"sum\":{\"dataPoints\":[" : ",\"gauge\":{\"dataPoints\":[";
-    tail = is_sum(f) ? "],\"aggregationTemporality\":2,\"isMonotonic\":true}" : "]}";
+    if (is_sum(f)) {
+      head += ",\"sum\":{\"dataPoints\":[";
+      tail = "],\"aggregationTemporality\":2,\"isMonotonic\":true}";
+    } else if (is_histogram(f)) {
+      head += ",\"histogram\":{\"dataPoints\":[";
+      tail = "],\"aggregationTemporality\":2}";
+    } else {
+      head += ",\"gauge\":{\"dataPoints\":[";
+      tail = "]}";
+    }
     tail += ",\"metadata\":[";
     append_json_key_value(tail, "prometheus.type", prometheus_type(f.type));
     tail += "]}";

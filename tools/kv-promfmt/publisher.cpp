@@ -89,6 +89,11 @@ void Publisher::publish(std::size_t input, std::shared_ptr<const Snapshot> snaps
       spdlog::warn("metric \"{}\" has different types in different inputs; kept the first "
                    "input's and dropped the rest",
                    name);
+  for (const auto& name : view.clashes)
+    if (warned_conflicts_.insert(name).second)
+      spdlog::warn("metric \"{}\" has the name of a histogram's series (_bucket, _sum or "
+                   "_count); dropped it, kept the histogram",
+                   name);
 
   // OTLP needs every merge, in order: counters keep their start times and
   // vanished series are marked from one to the next.
