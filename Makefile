@@ -2,9 +2,10 @@
 #
 #   make            build every tool into build/bin/
 #   make test       unit tests, bats suites, promtool and man-page lints
-#   make demo       run the main job on an embedded default
+#   make demo       the whole pipeline on one machine, with a report (deploy/demo/run)
 #   make deps       install build and test dependencies (Debian 12, apt-get)
-#   make install    PREFIX=/usr/local DESTDIR= (binaries and man pages)
+#   make install    PREFIX=/usr/local DESTDIR= (binaries, entrypoints, man pages, rules)
+#   make images     container images, with podman or docker (deploy/images/Containerfile)
 #   make bench      run the benchmarks in bench/
 #   make SANITIZE=1 BUILD=build/asan unit   unit tests under ASan+UBSan
 
@@ -56,8 +57,10 @@ UNIT_BIN   := $(BUILD)/bin/unit-tests
 
 BENCH_BINS := $(BUILD)/bin/kv-gen-samples $(BUILD)/bin/parse-only
 
-.PHONY: all test unit bats lint doccheck docs demo deps install uninstall clean bench check-deps
-all: $(TOOLS:%=$(BUILD)/bin/%) $(BENCH_BINS) $(BUILD)/bin/kube-apisim
+.PHONY: all tools test unit bats lint shellcheck doccheck docs demo deps install uninstall clean bench check-deps images
+all: tools $(BENCH_BINS) $(BUILD)/bin/kube-apisim
+# The shipped tools alone: what install needs (no Go, no test helpers).
+tools: $(TOOLS:%=$(BUILD)/bin/%)
 
 all: $(BUILD)/$(RULES_DIR)
 $(BUILD)/$(RULES_DIR):
@@ -120,7 +123,7 @@ DEPS_BUILD := g++ make pkg-config git libcli11-dev libspdlog-dev libsimdjson-dev
 DEPS_TEST  := bats mandoc jq curl wrk prometheus prometheus-node-exporter python3-yaml \
               python3 python3-prometheus-client libvirt-daemon libvirt-daemon-driver-qemu \
               libvirt-clients qemu-system-x86 qemu-utils iproute2 golang-go openssl \
-              linux-image-amd64 busybox-static qemu-guest-agent cpio fdisk e2fsprogs
+              linux-image-amd64 busybox-static qemu-guest-agent cpio fdisk e2fsprogs shellcheck
 # kubectl talks to the API simulator; Debian's kubernetes-client is installed
 # only when no kubectl is on PATH (a cloud SDK's kubectl package conflicts).
 KUBECTL_PKG := $(if $(shell command -v kubectl),,kubernetes-client)
@@ -148,8 +151,22 @@ unit: $(UNIT_BIN)
 bats: all
 	KV_BUILD=$(abspath $(BUILD)) bats --timing tests/
 
-lint: doccheck
+lint: doccheck shellcheck
 	mandoc -T lint -W warning $(MAN1) $(MAN5)
+
+# Every shell script of the repository: *.bash, *.bats, and the files whose
+# first line runs bash or sh; SHELLCHECK_TODO lists those with findings
+# when this check came, for their owners to fix and strike off.
+SHELLCHECK_TODO := tests/helpers/build-guest tests/e2e-kv-domstats-guest.bats tests/e2e-kv-domstats.bats \
+                   tests/e2e-kv-watch.bats tests/kv-promfmt-http.bats tests/kv-promfmt-otlp.bats \
+                   tests/kv-promfmt-textfile.bats tests/kv-promfmt.bats
+shellcheck:
+	@scripts=$$(find . \( -path ./.git -o -path ./$(BUILD) -o -path ./build \) -prune -o -type f -print | sed 's|^\./||' | sort | \
+	  while read -r f; do \
+	    case "$$f" in *.bash|*.bats) echo "$$f" ;; *) head -n 1 "$$f" | grep -qE '^#!.*[/ ](ba)?sh\b|^#!.*bats' && echo "$$f" ;; esac; \
+	  done | grep -vxF -f <(printf '%s\n' $(SHELLCHECK_TODO))); \
+	echo "shellcheck: $$(echo $$scripts | wc -w) scripts"; \
+	shellcheck -x $$scripts
 
 KV_WATCH_CONFIGS := tools/kv-watch/configs/kubevirt.yaml tools/kv-watch/configs/kube-state.yaml
 
@@ -163,40 +180,68 @@ doccheck: all
 docs:
 	tests/helpers/gen-metrics-doc common/metric_catalog.def $(KV_WATCH_CONFIGS) >docs/metrics.md
 
+# deploy/manifests (Kubernetes manifests as kustomize bases and overlays).
+# `make manifests` writes its generated files again: the PrometheusRule, from
+# kv-rulesgen for the newest KubeVirt release the rule sources know, and the
+# KubeVirt CR patch, from the virt-handler DaemonSet patch.
+# tests/deploy-manifests.bats fails when the checked-in ones are stale; it
+# also needs kubectl (kustomize v5) and systemd-analyze (for the host units).
+.PHONY: manifests
+DEPS_TEST += systemd
+manifests: $(BUILD)/bin/kv-rulesgen $(BUILD)/$(RULES_DIR)
+	PATH=$(abspath $(BUILD))/bin:$$PATH tests/helpers/gen-deploy-manifests deploy/manifests
+
 test: check-deps
 	$(MAKE) all
 	set -o pipefail; { $(MAKE) unit && $(MAKE) lint && $(MAKE) bats; } 2>&1 | tests/helpers/summarize
 
-# Real domain statistics from a private libvirtd with QEMU domains (as root);
-# elsewhere a generated stream of KubeVirt-shaped samples.
+# The whole hybrid architecture on one machine (deploy/demo/run): the API
+# simulator and private libvirtds feeding the collectors' entrypoints,
+# Prometheus scraping them with kv-rulesgen's rules, and a report it checks.
 demo: check-deps
 	$(MAKE) all
-	@if [ "$$(id -u)" = 0 ]; then \
-	  KV_BUILD=$(abspath $(BUILD)) tests/helpers/demo-domstats; \
-	else \
-	  echo "not root: showing a generated stream instead of a private libvirtd" >&2; \
-	  $(BUILD)/bin/kv-gen-samples --vms 3 --snapshots 1 | $(BUILD)/bin/kv-promfmt; \
-	fi
+	KV_BUILD=$(abspath $(BUILD)) deploy/demo/run
 
 bench: all
 	bench/promfmt
 	bench/watch
 	@if [ "$$(id -u)" = 0 ]; then bench/domstats; else echo "not root: skipping bench/domstats" >&2; fi
 
-install: all
+# The containers' entrypoints, and the functions they share, which they find
+# at ../share/kv-monitoring from their own directory.
+ENTRYPOINTS   := kv-central-collector kv-node-collector kv-textfile-collector
+ENTRYPOINT_LIB := share/kv-monitoring/kv-entrypoint.bash
+
+install: tools
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
 	install -m 0755 $(TOOLS:%=$(BUILD)/bin/%) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(ENTRYPOINTS:%=deploy/entrypoints/bin/%) $(DESTDIR)$(PREFIX)/bin/
+	install -D -m 0644 deploy/entrypoints/$(ENTRYPOINT_LIB) $(DESTDIR)$(PREFIX)/$(ENTRYPOINT_LIB)
 	install -m 0644 $(MAN1) $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 $(MAN5) $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -d $(DESTDIR)$(PREFIX)/$(RULES_DIR)
 	install -m 0644 $(RULES_DATA) $(DESTDIR)$(PREFIX)/$(RULES_DIR)/
 
 uninstall:
-	rm -f $(TOOLS:%=$(DESTDIR)$(PREFIX)/bin/%) \
+	rm -f $(TOOLS:%=$(DESTDIR)$(PREFIX)/bin/%) $(ENTRYPOINTS:%=$(DESTDIR)$(PREFIX)/bin/%) \
+	      $(DESTDIR)$(PREFIX)/$(ENTRYPOINT_LIB) \
 	      $(MAN1:man/%=$(DESTDIR)$(PREFIX)/share/man/man1/%) \
 	      $(MAN5:man/%=$(DESTDIR)$(PREFIX)/share/man/man5/%) \
 	      $(RULES_DATA:rules/%=$(DESTDIR)$(PREFIX)/$(RULES_DIR)/%)
 	-rmdir $(DESTDIR)$(PREFIX)/$(RULES_DIR) $(DESTDIR)$(PREFIX)/share/kv-monitoring 2>/dev/null
+
+# The three images of deploy/images/Containerfile, one target each, built
+# from this directory; needs podman or docker (CONTAINER_ENGINE).
+CONTAINER_ENGINE ?= $(or $(shell command -v podman),$(shell command -v docker),podman)
+IMAGE_REGISTRY   ?= quay.io/kv-monitoring
+IMAGE_TAG        ?= $(VERSION)
+IMAGES           := central-collector node-collector rulesgen
+images:
+	for image in $(IMAGES); do \
+	  $(CONTAINER_ENGINE) build -f deploy/images/Containerfile --target $$image \
+	    --build-arg VERSION=$(VERSION) --build-arg REVISION=$$(git rev-parse HEAD 2>/dev/null || echo unknown) \
+	    -t $(IMAGE_REGISTRY)/$$image:$(IMAGE_TAG) . || exit 1; \
+	done
 
 clean:
 	rm -rf $(BUILD)

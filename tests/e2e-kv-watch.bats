@@ -226,7 +226,7 @@ metric_at_least() { local v; v="$(metric "$1")"; [ -n "$v" ] && [ "${v%.*}" -ge 
   run --separate-stderr kv-watch --server "$API_URL" --ca-file "$SIM_DIR/ca.crt" --token-file "$TEST_TMP/token" \
     -n "$NS" --events --once vmis vms
   assert_status 1
-  [[ "$stderr" == *"kubevirt.io/v1/virtualmachineinstances: HTTP 403: "*"forbidden"* ]] || flunk "$stderr"
+  [[ "$stderr" == *"kubevirt.io/v1/virtualmachineinstances in namespace $NS: HTTP 403: "*"forbidden"* ]] || flunk "$stderr"
   [ "$(printf '%s\n' "$output" | jq -r '"\(.type) \(.object.metadata.name)"')" = "ADDED vm1" ] || flunk "$output"
   ! grep -q tok-9f8e7d <<<"$stderr$output" || flunk "the token is in the output or the log"
 }
@@ -397,4 +397,117 @@ YAML
     flunk "the excluded namespace is there: $output"
   n="$(ctl GET /requests | jq '[.requests[] | select(.verb == "list" and (.query | contains("metadata.namespace%21%3D")))] | length')"
   [ "$n" -ge 1 ] || flunk "no field selector was sent"
+}
+
+# Pods in namespaces of this test and a node, for the kube-state config
+# (pods and deployments/daemon sets namespaced, nodes cluster-scoped).
+put_pod() {  # namespace name [phase]
+  ctl POST /objects "$(printf '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"%s","namespace":"%s"},"spec":{"nodeName":"%s"},"status":{"phase":"%s","conditions":[{"type":"Ready","status":"True"}]}}' \
+    "$2" "$1" "$NS-node" "${3:-Running}")" >/dev/null
+}
+put_node() {
+  ctl POST /objects "$(printf '{"apiVersion":"v1","kind":"Node","metadata":{"name":"%s"},"status":{"allocatable":{"cpu":"4","memory":"8Gi"},"conditions":[{"type":"Ready","status":"True"}]}}' "$NS-node")" >/dev/null
+}
+# The samples of a kv-watch output without its self-metrics, without help
+# (the first sample of a family carries it), in their order.
+config_samples() {
+  jq -c 'select(.name and (.name | startswith("kv_watch_") | not)) | {name, type, labels, value}'
+}
+# The distinct paths of the simulator's requests of one verb, sorted.
+request_paths() {  # verb
+  ctl GET "/requests?verb=$1" | jq -r '.requests[].path' | sort -u
+}
+# The paths of the kube-state config's resources, namespaced in each of the arguments.
+kube_state_paths() {  # namespace...
+  local ns
+  {
+    echo /api/v1/nodes
+    for ns in "$@"; do
+      echo "/api/v1/namespaces/$ns/pods"
+      echo "/apis/apps/v1/namespaces/$ns/deployments"
+      echo "/apis/apps/v1/namespaces/$ns/daemonsets"
+    done
+  } | sort
+}
+
+@test "kv-watch --namespaces: a list per namespace for namespaced resources, nodes cluster-wide; the unrestricted series of those namespaces" {
+  put_node
+  for ns in "$NS-a" "$NS-b" "$NS-c"; do put_pod "$ns" web; put_pod "$ns" batch Succeeded; done
+  ctl DELETE /requests >/dev/null
+  run --separate-stderr kv-watch --kubeconfig "$SIM_DIR/kubeconfig" --config kube-state --once --namespaces "$NS-a,$NS-b"
+  assert_success
+  scoped="$(printf '%s\n' "$output" | config_samples)"
+  [ "$(request_paths list)" = "$(kube_state_paths "$NS-a" "$NS-b")" ] || flunk "$(request_paths list)"
+  run --separate-stderr kv-watch --kubeconfig "$SIM_DIR/kubeconfig" --config kube-state --once
+  assert_success
+  whole="$(printf '%s\n' "$output" | config_samples)"
+  grep -q "\"namespace\":\"$NS-c\"" <<<"$whole" || flunk "the unrestricted output lacks $NS-c"
+  grep -q "\"node\":\"$NS-node\"" <<<"$whole" || flunk "the unrestricted output lacks the node"
+  # Golden: the unrestricted series of those namespaces and of cluster-scoped objects.
+  expected="$(jq -c --arg a "$NS-a" --arg b "$NS-b" 'select(.labels.namespace | . == null or . == $a or . == $b)' <<<"$whole")"
+  [ "$scoped" = "$expected" ] || flunk "$(diff <(echo "$expected") <(echo "$scoped"))"
+  # -n is a one-namespace --namespaces; with --exclude-namespaces the listed
+  # namespaces that are not excluded, as kube-state-metrics does.
+  ctl DELETE /requests >/dev/null
+  run --separate-stderr kv-watch --kubeconfig "$SIM_DIR/kubeconfig" --config kube-state --once \
+    -n "$NS-b" --namespaces "$NS-a" --exclude-namespaces "$NS-b"
+  assert_success
+  [ "$(request_paths list)" = "$(kube_state_paths "$NS-a")" ] || flunk "$(request_paths list)"
+  [ "$(printf '%s\n' "$output" | config_samples)" = "$(jq -c --arg a "$NS-a" 'select(.labels.namespace | . == null or . == $a)' <<<"$whole")" ] ||
+    flunk "$output"
+}
+
+@test "kv-watch --namespaces: watches only those namespaces, one set of self-metrics per resource" {
+  put_node
+  put_pod "$NS-a" one; put_pod "$NS-b" two
+  ctl DELETE /requests >/dev/null
+  kv-watch --kubeconfig "$SIM_DIR/kubeconfig" --config kube-state --namespaces "$NS-a" --namespaces "$NS-b" \
+    --interval 200ms >"$TEST_TMP/samples" 2>"$TEST_TMP/log" &
+  WATCH_PID=$!
+  wait_for 100 metric_is 'kv_watch_synced{resource="v1/pods"}' 1
+  wait_for 100 metric_is 'kv_watch_synced{resource="v1/nodes"}' 1
+  metric_is 'kv_watch_cached_objects{resource="v1/pods"}' 2
+  metric_is 'kv_watch_lists_total{resource="v1/pods"}' 2
+  metric_is 'kv_watch_lists_total{resource="v1/nodes"}' 1
+  # A pod of a third namespace, then one of a watched namespace: the second
+  # shows, the first never does (a cluster-wide watch would show it first).
+  put_pod "$NS-c" intruder
+  put_pod "$NS-a" late
+  shows_late() { last_snapshot | grep -q 'pod="late"'; }
+  wait_for 100 shows_late
+  ! last_snapshot | grep -q 'pod="intruder"' || flunk "$(last_snapshot | grep intruder)"
+  metric_is 'kv_watch_cached_objects{resource="v1/pods"}' 3
+  metric_is "kube_pod_status_phase{namespace=\"$NS-a\",phase=\"Running\",pod=\"late\",uid=\"$(ctl GET "/objects/pods/$NS-a/late" | jq -r .metadata.uid)\"}" 1
+  # No duplicate series: each self-metric once per resource in a snapshot.
+  awk '{ buf = buf $0 "\n" } /^\{"end"/ { last = buf; buf = "" } END { printf "%s", last }' "$TEST_TMP/samples" |
+    jq -r 'select(.name) | "\(.name) \(.labels)"' | sort | uniq -d >"$TEST_TMP/dups"
+  [ ! -s "$TEST_TMP/dups" ] || flunk "$(cat "$TEST_TMP/dups")"
+  [ "$(request_paths watch)" = "$(kube_state_paths "$NS-a" "$NS-b")" ] || flunk "$(request_paths watch)"
+  [ "$(request_paths list)" = "$(kube_state_paths "$NS-a" "$NS-b")" ] || flunk "$(request_paths list)"
+}
+
+@test "kv-watch --resources: only those of the config's resources are listed; the unrestricted series of them" {
+  put_node
+  put_pod "$NS" web
+  ctl DELETE /requests >/dev/null
+  run --separate-stderr kv-watch --kubeconfig "$SIM_DIR/kubeconfig" --config kube-state --once --resources po
+  assert_success
+  picked="$(printf '%s\n' "$output" | config_samples)"
+  [ "$(request_paths list)" = /api/v1/pods ] || flunk "$(request_paths list)"
+  # Only the picked resource's self-metrics.
+  [ "$(printf '%s\n' "$output" | jq -r 'select(.name == "kv_watch_synced") | .labels.resource')" = v1/pods ] || flunk "$output"
+  run --separate-stderr kv-watch --kubeconfig "$SIM_DIR/kubeconfig" --config kube-state --once
+  assert_success
+  whole="$(printf '%s\n' "$output" | config_samples)"
+  grep -q '"name":"kube_node_' <<<"$whole" || flunk "no node series at all"
+  [ "$picked" = "$(grep '"name":"kube_pod_' <<<"$whole")" ] || flunk "$(diff <(grep '"name":"kube_pod_' <<<"$whole") <(echo "$picked"))"
+  run --separate-stderr kv-watch --kubeconfig "$SIM_DIR/kubeconfig" --config kube-state --once --resources pods,nodes
+  assert_success
+  [ "$(printf '%s\n' "$output" | jq -r 'select(.name == "kv_watch_synced") | .labels.resource' | sort | xargs)" = "v1/nodes v1/pods" ] || flunk "$output"
+  # A resource the config does not read is a usage error, before any list.
+  ctl DELETE /requests >/dev/null
+  run --separate-stderr kv-watch --kubeconfig "$SIM_DIR/kubeconfig" --config kube-state --once --resources pods,vmis
+  assert_status 2
+  [[ "$stderr" == *'--resources: "vmis" (kubevirt.io/v1/virtualmachineinstances) is not one of the config'"'"'s resources'* ]] || flunk "$stderr"
+  [ -z "$(request_paths list)" ] || flunk "$(request_paths list)"
 }

@@ -162,6 +162,7 @@ teardown() {
 
   # The next snapshot lacks vm-00002 (and carries new counter values).
   kv-gen-samples --vms 2 --snapshots 2 | tail -n 51 >&8
+  # shellcheck disable=SC2016 # $1 is the inner shell's
   wait_for 100 bash -c '[ -s "$1" ] && ! grep -q "name=\"vm-00002\"" "$1"' _ "$f"
   scrape "$TEST_TMP/metrics2"
   run grep -E '^node_textfile_scrape_error ' "$TEST_TMP/metrics2"

@@ -129,10 +129,58 @@ vmi_event() {  # type namespace name resourceVersion
   done <"$TEST_TMP/seen"
 }
 
+@test "kv-watch: the kube-state config makes every kube_* series the rules read, or says why not" {
+  cases="$KV_ROOT/tests/cases/kv-watch"
+  config="$KV_ROOT/tools/kv-watch/configs/kube-state.yaml"
+  cat "$cases/kube-state-fixtures/input.ndjson" "$cases/kube-state-edge-cases/input.ndjson" >"$TEST_TMP/objects"
+  run --separate-stderr kv-watch --config kube-state --replay "$TEST_TMP/objects"
+  assert_success
+  printf '%s\n' "$output" >"$TEST_TMP/samples"
+  jq -r 'select(.name) | .name' "$TEST_TMP/samples" | sort -u >"$TEST_TMP/made"
+  # "# not derived: NAME: REASON" lines of the config.
+  sed -n 's/^# not derived: \([^:]*\): \(..*\)$/\1/p' "$config" | sort -u >"$TEST_TMP/not-made"
+  grep -oE '\bkube_[a-z0-9_]+' "$KV_ROOT/rules/external-metrics.yaml" | sort -u >"$TEST_TMP/wanted"
+  [ "$(wc -l <"$TEST_TMP/wanted")" -ge 15 ] || flunk "$(cat "$TEST_TMP/wanted")"
+  while read -r name; do
+    if grep -qx "$name" "$TEST_TMP/made"; then
+      ! grep -qx "$name" "$TEST_TMP/not-made" || flunk "$name is made, yet listed as not derived in $config"
+    else
+      grep -qx "$name" "$TEST_TMP/not-made" ||
+        flunk "$name: rules/external-metrics.yaml lists it, the kube-state config neither makes it nor says why (# not derived: $name: REASON)"
+    fi
+  done <"$TEST_TMP/wanted"
+  # The labels only an allowlist gives kube-state-metrics' *_labels families.
+  jq -e -s 'map(select(.name == "kube_node_labels" and .labels.label_kubevirt_io_schedulable == "true")) | length >= 1' \
+    "$TEST_TMP/samples" >/dev/null || flunk "no kube_node_labels{label_kubevirt_io_schedulable=\"true\"}"
+  jq -e -s 'map(select(.name == "kube_persistentvolumeclaim_labels" and .labels.label_restore_kubevirt_io_source_vm_name
+    and .labels.label_restore_kubevirt_io_source_vm_namespace)) | length >= 1' "$TEST_TMP/samples" >/dev/null ||
+    flunk "no kube_persistentvolumeclaim_labels with label_restore_kubevirt_io_source_vm_name/_namespace"
+}
+
+@test "kv-watch: on the fixtures' cluster, KubeVirt's rules see schedulable nodes (promtool)" {
+  input="$KV_ROOT/tests/cases/kv-watch/kube-state-fixtures/input.ndjson"
+  kv-rulesgen -k v1.6 -f rulefile >"$TEST_TMP/rules.yaml"
+  { kv-watch --config kube-state --replay "$input" && kv-watch --config kubevirt --replay "$input"; } >"$TEST_TMP/samples"
+  # Every series, constant for 15 minutes, as promtool's input.
+  {
+    printf 'rule_files: [rules.yaml]\nevaluation_interval: 1m\ntests:\n- interval: 1m\n  input_series:\n'
+    jq -r 'select(.name) | "\(.name){\(.labels // {} | to_entries | map(select(.value != "") | "\(.key)=\(.value | tojson)") | join(","))}\t\(.value)"' \
+      "$TEST_TMP/samples" | sort -u -t$'\t' -k1,1 |
+      while IFS=$'\t' read -r series value; do
+        printf '  - series: %s\n    values: "%sx15"\n' "$(jq -Rn --arg s "$series" '$s')" "$value"
+      done
+    printf '  alert_rule_test:\n  - {eval_time: 10m, alertname: KubeVirtNoAvailableNodesToRunVMs, exp_alerts: []}\n'
+    printf '  promql_expr_test:\n  - expr: count(kube_node_labels{label_kubevirt_io_schedulable="true"} * on (node) group_left () (1 - kube_node_spec_unschedulable) == 1)\n'
+    printf '    eval_time: 10m\n    exp_samples: [{labels: "{}", value: 2}]\n'
+  } >"$TEST_TMP/test.yaml"
+  run promtool test rules "$TEST_TMP/test.yaml"
+  assert_success
+}
+
 @test "kv-watch: --print-resources lists what a config reads, without a server" {
   run kv-watch --print-resources --config kube-state
   assert_success
-  [ "$output" = "$(printf 'apps/v1/daemonsets\napps/v1/deployments\nv1/nodes\nv1/pods')" ] || flunk "$output"
+  [ "$output" = "$(printf 'apps/v1/daemonsets\napps/v1/deployments\nv1/nodes\nv1/persistentvolumeclaims\nv1/pods')" ] || flunk "$output"
   run kv-watch --print-resources --config kubevirt
   assert_success
   assert_output_contains "snapshot.kubevirt.io/v1beta1/virtualmachinesnapshots"
@@ -154,4 +202,94 @@ YAML
   assert_output_contains "Widget"
   run kv-watch --print-resources --events vmis
   assert_status 2
+}
+
+@test "kv-watch: --namespaces, -n and --exclude-namespaces usage errors name the culprit" {
+  run --separate-stderr kv-watch --namespaces ok,Not_A_Namespace vmis
+  assert_status 2
+  [[ "$stderr" == *'--namespaces: "Not_A_Namespace": a namespace is 1 to 63 lower-case letters'* ]] || flunk "$stderr"
+  run --separate-stderr kv-watch -n ../x vmis
+  assert_status 2
+  [[ "$stderr" == *'--namespace: "../x": a namespace is'* ]] || flunk "$stderr"
+  run --separate-stderr kv-watch --exclude-namespaces 'a b' vmis
+  assert_status 2
+  [[ "$stderr" == *'--exclude-namespaces: "a b": a namespace is'* ]] || flunk "$stderr"
+  # Both lists together, as kube-state-metrics: the listed namespaces that
+  # are not excluded; none left is a mistake.
+  run --separate-stderr kv-watch -n a --namespaces b --exclude-namespaces b,a vmis
+  assert_status 2
+  [[ "$stderr" == *"--exclude-namespaces leaves out every namespace that --namespaces (or -n) names"* ]] || flunk "$stderr"
+}
+
+@test "kv-watch: --resources usage errors name the resource and what the config has" {
+  run --separate-stderr kv-watch --print-resources --config kube-state --resources pods,vmis
+  assert_status 2
+  [[ "$stderr" == *'--resources: "vmis" (kubevirt.io/v1/virtualmachineinstances) is not one of the config'"'"'s resources (v1/pods, apps/v1/deployments, apps/v1/daemonsets, v1/nodes)'* ]] || flunk "$stderr"
+  run --separate-stderr kv-watch --config kube-state --resources frobnicators --replay /dev/null
+  assert_status 2
+  [[ "$stderr" == *'--resources: "frobnicators" is not one of the config'"'"'s resources'* ]] || flunk "$stderr"
+  run --separate-stderr kv-watch --config kube-state pods
+  assert_status 2
+  [[ "$stderr" == *"drop the resource arguments (--resources picks some of the config's)"* ]] || flunk "$stderr"
+}
+
+@test "kv-watch: --print-resources honours --resources" {
+  run --separate-stderr kv-watch --print-resources --config kube-state --resources no,pods
+  assert_success
+  [ "$output" = "$(printf 'v1/nodes\nv1/pods')" ] || flunk "$output"
+  run --separate-stderr kv-watch --print-resources --config kube-state --resources deploy --resources apps/v1/daemonsets
+  assert_success
+  [ "$output" = "$(printf 'apps/v1/daemonsets\napps/v1/deployments')" ] || flunk "$output"
+  run --separate-stderr kv-watch --print-resources --config kubevirt --resources vmis,vmsnapshot
+  assert_success
+  [ "$output" = "$(printf 'kubevirt.io/v1/virtualmachineinstances\nsnapshot.kubevirt.io/v1beta1/virtualmachinesnapshots')" ] || flunk "$output"
+  # Without --config they are resource arguments.
+  run --separate-stderr kv-watch --print-resources --resources vmis,pods vm
+  assert_success
+  [ "$output" = "$(printf 'kubevirt.io/v1/virtualmachineinstances\nkubevirt.io/v1/virtualmachines\nv1/pods')" ] || flunk "$output"
+  # A kind only a server could name: an error, unless --resources leaves it
+  # out; with resourcePlural it is named by its plural.
+  cat > "$TEST_TMP/crd.yaml" <<'YAML'
+kind: CustomResourceStateMetrics
+spec:
+  resources:
+    - groupVersionKind: {group: example.com, version: v1, kind: Widget}
+      metrics:
+        - name: up
+          each: {type: Gauge, gauge: {path: [status, up]}}
+    - groupVersionKind: {group: example.com, version: v1, kind: Gadget}
+      resourcePlural: gadgetry
+      metrics:
+        - name: up
+          each: {type: Gauge, gauge: {path: [status, up]}}
+    - groupVersionKind: {group: "", version: v1, kind: Pod}
+      metrics:
+        - name: up
+          each: {type: Gauge, gauge: {path: [status, up]}}
+YAML
+  run --separate-stderr kv-watch --print-resources --config "$TEST_TMP/crd.yaml"
+  assert_status 1
+  [[ "$stderr" == *"crd.yaml:4: resource 1 (Widget): kind Widget is not built in; add resourcePlural"* ]] || flunk "$stderr"
+  run --separate-stderr kv-watch --print-resources --config "$TEST_TMP/crd.yaml" --resources gadgetry,pod
+  assert_success
+  [ "$output" = "$(printf 'example.com/v1/gadgetry\nv1/pods')" ] || flunk "$output"
+  run --separate-stderr kv-watch --print-resources --config "$TEST_TMP/crd.yaml" --resources widgets
+  assert_status 2
+  [[ "$stderr" == *'--resources: "widgets" is not one of the config'"'"'s resources (example.com/v1/gadgetry, v1/pods); '*'kind Widget is not built in'* ]] || flunk "$stderr"
+}
+
+@test "kv-watch: --config --replay --resources gives the config's families of those resources, as without it" {
+  input="$KV_ROOT/tests/cases/kv-watch/kubevirt-fixtures/input.ndjson"
+  samples() { jq -c 'select(.name) | {name, type, labels, value}'; }
+  run --separate-stderr kv-watch --config kube-state --replay "$input"
+  assert_success
+  whole="$(printf '%s\n' "$output" | samples)"
+  run --separate-stderr kv-watch --config kube-state --replay "$input" --resources pods,no
+  assert_success
+  picked="$(printf '%s\n' "$output" | samples)"
+  # The fixture has pods, nodes, deployments and daemon sets.
+  for family in kube_pod_status_phase kube_node_status_condition kube_deployment_spec_replicas kube_daemonset_status_number_ready; do
+    grep -q "\"name\":\"$family\"" <<<"$whole" || flunk "the fixture makes no $family"
+  done
+  [ "$picked" = "$(grep -E '"name":"kube_(pod|node)_' <<<"$whole")" ] || flunk "$picked"
 }

@@ -17,7 +17,7 @@
 #   apisim_token                  the current bearer token
 #   apisim_curl PATH [CURL ARGS...]    an API request with the CA and the current token
 
-APISIM_FIXTURES="$KV_ROOT/tests/fixtures/k8s"
+export APISIM_FIXTURES="$KV_ROOT/tests/fixtures/k8s"
 
 start_apisim() {
   APISIM_DIR="$(mktemp -d "${BATS_TMPDIR:-/tmp}/apisim.XXXXXX")"

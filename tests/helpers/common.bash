@@ -2,6 +2,9 @@
 #
 # Every test gets its own temp dir ($TEST_TMP) and the freshly built tools
 # first on PATH. KV_BUILD points at the build directory (make sets it).
+# The assertions read bats' $status and $output; the start_* helpers set
+# variables for the tests that call them.
+# shellcheck disable=SC2154,SC2034
 
 export LC_ALL=C
 bats_require_minimum_version 1.5.0

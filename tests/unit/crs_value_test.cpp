@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
+#include <tuple>
 
 #include "kv-watch/crs_value.hpp"
 
@@ -82,6 +84,82 @@ TEST(CrsValue, LabelNamesAreSanitised) {
   EXPECT_EQ(sanitize_label_name("app.kubernetes.io/name"), "app_kubernetes_io_name");
   EXPECT_EQ(sanitize_label_name("*"), "_");
   EXPECT_EQ(sanitize_label_name("caf\xc3\xa9"), "caf_");
+}
+
+// apimachinery's Quantity.Value() and MilliValue(): ceil, away from zero.
+TEST(CrsValue, QuantitiesScaledAsApimachineryRoundsThem) {
+  const std::tuple<const char*, int, std::int64_t> cases[] = {
+      {"15500m", 3, 15500}, {"15500m", 0, 16},        {"10m", 3, 10},        {"1500u", 3, 2},
+      {"1.5", 0, 2},        {"100m", 0, 1},           {"0.5Gi", 0, 536870912}, {"1.1Ki", 0, 1127},
+      {"64612468Ki", 0, 66163167232}, {"1k", 0, 1000}, {"1e3", 3, 1000000}, {"5e-3", 3, 5},
+      {"1n", 3, 1},         {"0", 3, 0},              {"m", 0, 0},           {"-1.5", 0, -2},
+      {"1Ei", 0, 1152921504606846976}, {"0.000000000000000000000000000000000000001", 0, 1}};
+  for (const auto& [s, decimals, want] : cases) {
+    auto got = quantity_scaled_ceil(s, decimals);
+    ASSERT_TRUE(got) << s;
+    EXPECT_EQ(*got, want) << s << " at " << decimals;
+  }
+  EXPECT_FALSE(quantity_scaled_ceil("8Ei", 0));   // beyond int64
+  EXPECT_FALSE(quantity_scaled_ceil("10E", 3));   // beyond int64 in thousandths
+  EXPECT_FALSE(quantity_scaled_ceil("12.5%", 0));
+}
+
+// kube-state-metrics divides the milli-value by 1000, where the Custom
+// Resource State conversion multiplies by 0.001: 700m is 0.7 here.
+TEST(CrsValue, ResourceQuantitiesAsKubeStateMetricsConvertsThem) {
+  EXPECT_EQ(*resource_quantity("700m", false), 0.7);
+  EXPECT_EQ(*resource_quantity("1900m", false), 1.9);
+  EXPECT_EQ(*resource_quantity("1500u", false), 0.002);
+  EXPECT_EQ(*resource_quantity("4390Mi", true), 4603248640.0);
+  EXPECT_EQ(*resource_quantity("100m", true), 1.0);
+  EXPECT_EQ(*resource_quantity("50M", true), 5e7);
+  // Beyond MaxMilliValue the whole value, beyond int64 the approximation.
+  EXPECT_EQ(*resource_quantity("10P", false), 1e16);
+  EXPECT_EQ(*resource_quantity("10E", false), 1e19);
+  EXPECT_FALSE(resource_quantity("lots", false));
+}
+
+TEST(CrsValue, ResourceUnitsAsKubeStateMetricsGivesThem) {
+  auto unit = [](std::string_view name, bool node) {
+    auto c = kube_resource_class(name, node);
+    return c ? std::string(c->unit) + (c->whole ? " whole" : " milli") : std::string("-");
+  };
+  EXPECT_EQ(unit("cpu", false), "core milli");
+  EXPECT_EQ(unit("memory", false), "byte whole");
+  EXPECT_EQ(unit("ephemeral-storage", false), "byte whole");
+  EXPECT_EQ(unit("storage", false), "byte whole");
+  EXPECT_EQ(unit("hugepages-2Mi", false), "byte whole");
+  EXPECT_EQ(unit("attachable-volumes-aws-ebs", false), "byte whole");
+  EXPECT_EQ(unit("devices.kubevirt.io/kvm", false), "integer whole");
+  EXPECT_EQ(unit("nvidia.com/gpu", false), "integer whole");
+  EXPECT_EQ(unit("pods", false), "-");                 // not among a container's
+  EXPECT_EQ(unit("pods", true), "integer milli");
+  EXPECT_EQ(unit("memory", true), "byte milli");
+  EXPECT_EQ(unit("example.kubernetes.io/x", false), "-");  // native, not extended
+  EXPECT_EQ(unit("requests.example.com/x", false), "-");
+  EXPECT_EQ(unit("Example.com/x", false), "-");         // not a DNS subdomain
+  EXPECT_EQ(unit("example.com/x/y", false), "-");
+  EXPECT_EQ(unit("example.com/-x", false), "-");
+  EXPECT_EQ(unit("foo", false), "-");
+}
+
+// The names of kube-state-metrics' label_* labels, collisions included.
+TEST(CrsValue, MapLabelNamesAsKubeStateMetricsNamesThem) {
+  auto names = [](std::vector<std::string_view> keys) {
+    std::string out;
+    for (const auto& n : kube_map_label_names("label", keys)) out += (out.empty() ? "" : " ") + n;
+    return out;
+  };
+  EXPECT_EQ(names({"cpu-model.node.kubevirt.io/Broadwell-noTSX", "kubevirt.io/schedulable"}),
+            "label_cpu_model_node_kubevirt_io_broadwell_no_tsx label_kubevirt_io_schedulable");
+  EXPECT_EQ(names({"ABc", "IvyBridge", "aBC", "x9Y"}), "label_abc label_ivy_bridge label_a_bc label_x9_y");
+  // Sorted keys that end up with one name: _conflict1, _conflict2, ...
+  EXPECT_EQ(names({"a.b", "a/b", "a_b"}), "label_a_b_conflict1 label_a_b_conflict2 label_a_b_conflict3");
+  EXPECT_EQ(names({"aB", "a_b", "c"}), "label_a_b_conflict1 label_a_b_conflict2 label_c");
+  // A suffixed name is never one another key already has.
+  EXPECT_EQ(names({"a.b", "a/b", "a_b_conflict1"}),
+            "label_a_b_conflict1_conflict1 label_a_b_conflict2 label_a_b_conflict1_conflict2");
+  EXPECT_EQ(names({}), "");
 }
 
 }  // namespace

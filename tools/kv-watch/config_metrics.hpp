@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -21,19 +22,47 @@ struct ConfiguredResource {
   ResourceType type;
 };
 
+// How a configured kind that neither the built-in table nor resourcePlural
+// names is found.
+enum class KindLookup {
+  discovery,     // in the server's discovery documents
+  guess_plural,  // replaying: objects are matched by apiVersion and kind, so a
+                 // made-up plural (the lower-case kind + "s") only names it
+  none,          // without a server (--print-resources): an error asking for resourcePlural
+};
+
 // Finds the API resource of each configured group/version/kind: the
-// built-in table, resourcePlural, or discovery (when `discover` is given).
-// Throws crs::ConfigError naming the resource when none is found.
+// built-in table, resourcePlural, or `lookup` (`discover` fetches the
+// discovery documents and may throw). An entry that names no resource
+// throws crs::ConfigError naming it, or, given `unresolved`, is left out
+// and its error appended there.
 std::vector<ConfiguredResource> resolve_configured_resources(
-    const crs::MetricsConfig& config,
-    const std::function<std::vector<DiscoveredResource>()>& discover);
+    const crs::MetricsConfig& config, KindLookup lookup,
+    const std::function<std::vector<DiscoveredResource>()>& discover = {},
+    std::vector<std::string>* unresolved = nullptr);
+
+// A --resources name that is no resource, or none of the config's.
+class ResourceSelectionError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The configured resources that `names` (--resources, named as
+// resolve_resource takes names) pick, in the config's order. Throws
+// ResourceSelectionError for a name that picks none; its message lists
+// what the config has, and the errors of `unresolved` entries.
+std::vector<ConfiguredResource> select_configured_resources(
+    const std::vector<ConfiguredResource>& configured, const std::vector<std::string>& names,
+    const std::function<std::vector<DiscoveredResource>()>& discover,
+    const std::vector<std::string>& unresolved);
 
 class ConfigMetrics {
  public:
   // Writes every configured metric's series for the objects in `caches`
-  // (index-aligned with `resources`).
+  // (index-aligned with `resources`; a resource watched per namespace has
+  // one cache per namespace, merged in key order).
   void write(const std::vector<ConfiguredResource>& resources,
-             const std::vector<const ObjectCache*>& caches,
+             const std::vector<std::vector<const ObjectCache*>>& caches,
              const std::function<void(const SampleOut&)>& sink);
   // Series left out so far, per metric name.
   const std::map<std::string, std::uint64_t>& errors() const { return errors_; }

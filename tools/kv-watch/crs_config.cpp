@@ -112,13 +112,14 @@ EachSpec parse_each(const YAML::Node& each, const std::string& file, const std::
   std::string w = entry + " each." + block;
   switch (spec.type) {
     case EachType::gauge:
-      check_keys(body, {"path", "labelsFromPath", "valueFrom", "nilIsZero", "labelFromKey"}, file, w, warnings);
+      check_keys(body, {"path", "labelsFromPath", "valueFrom", "nilIsZero", "labelFromKey", "keyPrefix", "resourceUnits"},
+                 file, w, warnings);
       break;
     case EachType::state_set:
       check_keys(body, {"path", "labelsFromPath", "valueFrom", "labelName", "list"}, file, w, warnings);
       break;
     case EachType::info:
-      check_keys(body, {"path", "labelsFromPath", "labelFromKey"}, file, w, warnings);
+      check_keys(body, {"path", "labelsFromPath", "labelFromKey", "keyPrefix"}, file, w, warnings);
       break;
   }
   spec.path = path_of(body["path"], file, w + ".path");
@@ -130,6 +131,26 @@ EachSpec parse_each(const YAML::Node& each, const std::string& file, const std::
   spec.list = string_list(body["list"], file, w + ".list");
   if (spec.type == EachType::state_set && spec.label_name.empty())
     throw ConfigError(at(file, body) + ": " + w + ": labelName is required (the label that names the state)");
+  // The extensions.
+  if (spec.type != EachType::state_set) {
+    spec.key_prefix = scalar(body["keyPrefix"], file, w + ".keyPrefix");
+    if (body["keyPrefix"] && spec.label_from_key.empty())
+      throw ConfigError(at(file, body["keyPrefix"]) + ": " + w +
+                        ": keyPrefix selects map keys for labelFromKey, which is missing");
+  }
+  if (spec.type == EachType::gauge && body["resourceUnits"]) {
+    auto n = body["resourceUnits"];
+    std::string units = scalar(n, file, w + ".resourceUnits");
+    if (units == "container") spec.resource_units = ResourceUnits::container;
+    else if (units == "node") spec.resource_units = ResourceUnits::node;
+    else throw ConfigError(at(file, n) + ": " + w + ": resourceUnits must be container or node, not \"" + units + "\"");
+    if (spec.label_from_key.empty())
+      throw ConfigError(at(file, n) + ": " + w +
+                        ": resourceUnits needs labelFromKey (the label that names the resource)");
+    if (!spec.value_from.empty())
+      throw ConfigError(at(file, n) + ": " + w +
+                        ": resourceUnits reads the map's values as quantities; valueFrom cannot be used with it");
+  }
   return spec;
 }
 
@@ -212,6 +233,40 @@ std::vector<LabelRule> parse_label_rules(const YAML::Node& n, const std::string&
   return out;
 }
 
+std::optional<ForEach> parse_for_each(const YAML::Node& n, const std::string& file, const std::string& entry,
+                                      std::vector<std::string>& warnings) {
+  if (!n || n.IsNull()) return std::nullopt;
+  if (!n.IsMap()) throw ConfigError(at(file, n) + ": " + entry + ": forEach must be a mapping with a path");
+  check_keys(n, {"path", "labelsFromPath"}, file, entry + " forEach", warnings);
+  ForEach f;
+  f.path = path_of(n["path"], file, entry + " forEach.path");
+  if (f.path.empty()) throw ConfigError(at(file, n) + ": " + entry + ": forEach.path is missing (the path to a list)");
+  f.labels = label_paths(n["labelsFromPath"], file, entry + " forEach.labelsFromPath");
+  sanitize_plain_keys(f.labels);
+  return f;
+}
+
+bool is_label_name(const std::string& s) {
+  if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+}
+
+std::optional<MapLabels> parse_map_labels(const YAML::Node& n, const std::string& file, const std::string& entry,
+                                          std::vector<std::string>& warnings) {
+  if (!n || n.IsNull()) return std::nullopt;
+  if (!n.IsMap()) throw ConfigError(at(file, n) + ": " + entry + ": labelsFromMap must be a mapping with a path and a prefix");
+  check_keys(n, {"path", "prefix"}, file, entry + " labelsFromMap", warnings);
+  MapLabels m;
+  m.path = path_of(n["path"], file, entry + " labelsFromMap.path");
+  if (m.path.empty())
+    throw ConfigError(at(file, n) + ": " + entry + ": labelsFromMap.path is missing (the path to a map, like [metadata, labels])");
+  m.prefix = scalar(n["prefix"], file, entry + " labelsFromMap.prefix");
+  if (!is_label_name(m.prefix) || m.prefix.starts_with("__"))
+    throw ConfigError(at(file, n) + ": " + entry + ": labelsFromMap.prefix must be a label name, like label, not \"" +
+                      m.prefix + "\"");
+  return m;
+}
+
 std::optional<Aggregation> parse_aggregate(const YAML::Node& n, const std::string& file, const std::string& entry,
                                            std::vector<std::string>& warnings) {
   if (!n || n.IsNull()) return std::nullopt;
@@ -289,7 +344,7 @@ MetricsConfig parse_metrics_config(const std::string& text, const std::string& f
         std::string name = scalar(m["name"], file, entry + " metric name");
         std::string mentry = entry + " metric \"" + name + "\"";
         check_keys(m, {"name", "help", "each", "commonLabels", "labelsFromPath", "errorLogV", "when", "labelValues",
-                       "aggregate"},
+                       "aggregate", "forEach", "labelsFromMap"},
                    file, mentry, config.warnings);
         MetricSpec spec;
         spec.name = prefix.empty() ? name : prefix + "_" + name;
@@ -306,6 +361,8 @@ MetricsConfig parse_metrics_config(const std::string& text, const std::string& f
         sanitize_plain_keys(spec.labels);
         spec.each = parse_each(m["each"], file, mentry, config.warnings);
         sanitize_plain_keys(spec.each.labels);
+        spec.for_each = parse_for_each(m["forEach"], file, mentry, config.warnings);
+        spec.map_labels = parse_map_labels(m["labelsFromMap"], file, mentry, config.warnings);
         spec.when = parse_when(m["when"], file, mentry, config.warnings);
         spec.label_rules = parse_label_rules(m["labelValues"], file, mentry, config.warnings);
         spec.aggregate = parse_aggregate(m["aggregate"], file, mentry, config.warnings);
@@ -321,20 +378,34 @@ MetricsConfig parse_metrics_config(const std::string& text, const std::string& f
 
 std::vector<std::string> fields_read(const ResourceSpec& resource) {
   std::set<std::string> out;
-  auto add = [&](const ValuePath& p) {
+  // A path as far as plain keys go: a filter, an index or a key with a dot
+  // keeps the rest whole.
+  auto add = [&](std::initializer_list<const ValuePath*> parts) {
     std::string dotted;
-    for (const auto& step : p.steps()) {
-      bool plain = step.kind == PathStep::Kind::key && step.text.find('=') == std::string::npos &&
-                   !std::all_of(step.text.begin(), step.text.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '+'; });
-      if (!plain || step.text.find('.') != std::string::npos) break;
-      dotted += (dotted.empty() ? "" : ".") + step.text;
+    for (const ValuePath* p : parts) {
+      for (const auto& step : p->steps()) {
+        bool plain = step.kind == PathStep::Kind::key && step.text.find('=') == std::string::npos &&
+                     !std::all_of(step.text.begin(), step.text.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '+'; });
+        if (!plain || step.text.find('.') != std::string::npos) {
+          out.insert(dotted);
+          return;
+        }
+        dotted += (dotted.empty() ? "" : ".") + step.text;
+      }
     }
     out.insert(dotted);
   };
   for (const auto& m : resource.metrics) {
-    for (const auto& [_, p] : m.labels) add(p);
-    for (const auto& c : m.when) add(c.path);
-    add(m.each.path);  // what each-level paths read lies below it
+    for (const auto& [_, p] : m.labels) add({&p});
+    for (const auto& c : m.when) add({&c.path});
+    if (m.map_labels) add({&m.map_labels->path});
+    if (m.for_each) {
+      // each and the element's labels read below each element.
+      add({&m.for_each->path, &m.each.path});
+      for (const auto& [_, p] : m.for_each->labels) add({&m.for_each->path, &p});
+    } else {
+      add({&m.each.path});  // what each-level paths read lies below it
+    }
   }
   // An empty path means the whole object.
   if (out.count("")) return {""};

@@ -24,6 +24,11 @@ using LabelPaths = std::vector<std::pair<std::string, ValuePath>>;
 
 enum class EachType { gauge, state_set, info };
 
+// resourceUnits (an extension): a map of Kubernetes resource names to
+// quantities, read as kube-state-metrics reads a container's requests and
+// limits (container) or a node's capacity and allocatable (node).
+enum class ResourceUnits { none, container, node };
+
 struct EachSpec {
   EachType type = EachType::gauge;
   ValuePath path;
@@ -33,6 +38,11 @@ struct EachSpec {
   bool nil_is_zero = false;
   std::string label_name;         // StateSet
   std::vector<std::string> list;  // StateSet
+  // Extensions, for a map with labelFromKey: only keys with this prefix,
+  // which the label then goes without (Gauge, Info) ...
+  std::string key_prefix;
+  // ... and kube-state-metrics' units and quantity conversion (Gauge).
+  ResourceUnits resource_units = ResourceUnits::none;
 };
 
 // kv-watch's extensions (kv-watch-config(5)), which kube-state-metrics
@@ -67,12 +77,29 @@ struct Aggregation {
   std::vector<std::string> by;
 };
 
+// forEach: `each` applied to every element of the list at `path` as if
+// that element were the object; `labels` are read from the element.
+struct ForEach {
+  ValuePath path;
+  LabelPaths labels;
+};
+
+// labelsFromMap: every key of the map at `path` as a label named
+// <prefix>_<key> the way kube-state-metrics names the labels of its
+// *_labels families (sanitised, snake_case, lower case, _conflictN).
+struct MapLabels {
+  ValuePath path;
+  std::string prefix;
+};
+
 struct MetricSpec {
   std::string name;  // with the prefix
   std::string help;
   std::map<std::string, std::string> common_labels;  // resource, reserved, metric: merged
   LabelPaths labels;                                 // resource and metric labelsFromPath, merged
   EachSpec each;
+  std::optional<ForEach> for_each;
+  std::optional<MapLabels> map_labels;
   std::vector<Condition> when;
   std::vector<LabelRule> label_rules;
   std::optional<Aggregation> aggregate;

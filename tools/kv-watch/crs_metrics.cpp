@@ -3,11 +3,44 @@
 #include <algorithm>
 
 namespace kv::watch::crs {
+
+LabelSet::LabelSet(std::initializer_list<value_type> items) {
+  for (const auto& [k, v] : items) set(k, v);
+}
+
+LabelSet::LabelSet(const std::map<std::string, std::string>& sorted) : items_(sorted.begin(), sorted.end()) {}
+
+std::vector<LabelSet::value_type>::iterator LabelSet::lower_bound(std::string_view name) {
+  return std::lower_bound(items_.begin(), items_.end(), name,
+                          [](const value_type& item, std::string_view n) { return item.first < n; });
+}
+
+void LabelSet::set(std::string_view name, std::string value) {
+  auto it = lower_bound(name);
+  if (it != items_.end() && it->first == name) it->second = std::move(value);
+  else items_.emplace(it, std::string(name), std::move(value));
+}
+
+void LabelSet::add(std::string_view name, std::string_view value) {
+  auto it = lower_bound(name);
+  if (it == items_.end() || it->first != name) items_.emplace(it, std::string(name), std::string(value));
+}
+
+const std::string* LabelSet::find(std::string_view name) const {
+  auto it = const_cast<LabelSet*>(this)->lower_bound(name);
+  return it != items_.end() && it->first == name ? &it->second : nullptr;
+}
+
+void LabelSet::erase(std::string_view name) {
+  auto it = lower_bound(name);
+  if (it != items_.end() && it->first == name) items_.erase(it);
+}
+
 namespace {
 
 using simdjson::dom::element;
 using simdjson::dom::element_type;
-using Labels = std::map<std::string, std::string>;
+using Labels = LabelSet;
 
 bool is_star(const std::string& key) { return !key.empty() && (key.front() == '*' || key.back() == '*'); }
 
@@ -24,11 +57,11 @@ void add_path_labels(const LabelPaths& paths, std::optional<element> from, Label
     if (!map || map->type() != element_type::OBJECT) continue;
     std::string prefix = star->first.back() == '*' ? star->first.substr(0, star->first.size() - 1) : "";
     for (auto field : map->get_object())
-      out[sanitize_label_name(prefix + std::string(field.key))] = go_format_value(field.value);
+      out.set(sanitize_label_name(prefix + std::string(field.key)), go_format_value(field.value));
   }
   for (const auto& [key, path] : paths) {
     if (is_star(key)) continue;
-    if (auto v = path.get(*from)) out[key] = go_format_value(*v);  // key sanitised at load
+    if (auto v = path.get(*from)) out.set(key, go_format_value(*v));  // key sanitised at load
   }
 }
 
@@ -42,6 +75,7 @@ struct Context {
   const MetricSpec& metric;
   std::vector<Series>& out;
   std::vector<std::string>& errors;
+  std::size_t label_hint = 0;  // labels a series ends up with, about
   void error(const std::string& message) { errors.push_back(metric.where + ": " + message); }
 };
 
@@ -61,12 +95,57 @@ std::optional<double> gauge_value(Context& c, std::optional<element> it, bool re
   return v;
 }
 
+// A map key, without keyPrefix; nullopt when it lacks the prefix.
+std::optional<std::string_view> map_key(const EachSpec& e, std::string_view key) {
+  if (e.key_prefix.empty()) return key;
+  if (!key.starts_with(e.key_prefix)) return std::nullopt;
+  return key.substr(e.key_prefix.size());
+}
+
+// resourceUnits: a series per resource kube-state-metrics reports, with its
+// unit and its quantity converted as kube-state-metrics converts it.
+void resource_series(Context& c, element map) {
+  const EachSpec& e = c.metric.each;
+  bool node = e.resource_units == ResourceUnits::node;
+  for (auto field : map.get_object()) {
+    auto key = map_key(e, field.key);
+    if (!key) continue;
+    auto kind = kube_resource_class(*key, node);
+    if (!kind) continue;
+    std::optional<double> value;
+    std::string_view text;
+    if (field.value.get(text) == simdjson::SUCCESS) {
+      value = resource_quantity(text, kind->whole);
+    } else if (field.value.type() == element_type::INT64 || field.value.type() == element_type::UINT64) {
+      value = to_float64(field.value);
+    }
+    if (!value) {
+      c.error(e.path.describe() + ": " + std::string(*key) + ": expected a quantity, got " + go_format_value(field.value));
+      continue;
+    }
+    Series s;
+    s.labels.reserve(c.label_hint);
+    s.labels.set(e.label_from_key, sanitize_label_name(*key));
+    s.labels.set("unit", kind->unit);
+    add_path_labels(e.labels, map, s.labels);
+    s.value = *value;
+    c.out.push_back(std::move(s));
+  }
+}
+
 void gauge(Context& c, std::optional<element> v) {
   const EachSpec& e = c.metric.each;
+  if (e.resource_units != ResourceUnits::none) {
+    // As in kube-state-metrics' own families, no map is an empty one.
+    if (v && v->type() == element_type::OBJECT) resource_series(c, *v);
+    return;
+  }
   if (v && v->type() == element_type::OBJECT) {
     bool single_key = e.value_from.steps().size() == 1 && !e.value_from.steps()[0].text.empty() &&
                       e.value_from.steps()[0].text.find(',') == std::string::npos;
     for (auto field : v->get_object()) {
+      auto key = map_key(e, field.key);
+      if (!key) continue;
       std::optional<double> value;
       if (single_key && field.key == e.value_from.steps()[0].text) {
         std::string why;
@@ -79,7 +158,8 @@ void gauge(Context& c, std::optional<element> v) {
       }
       if (!value) continue;
       Series s;
-      if (!e.label_from_key.empty() && !field.key.empty()) s.labels[e.label_from_key] = std::string(field.key);
+      s.labels.reserve(c.label_hint);
+      if (!e.label_from_key.empty() && !key->empty()) s.labels.set(e.label_from_key, std::string(*key));
       add_path_labels(e.labels, field.value, s.labels);
       add_path_labels(e.labels, *v, s.labels);
       s.value = *value;
@@ -120,7 +200,8 @@ void state_set_values(Context& c, std::optional<element> x) {
   }
   for (const auto& entry : e.list) {
     Series s;
-    s.labels[e.label_name] = entry;
+    s.labels.reserve(c.label_hint);
+    s.labels.set(e.label_name, entry);
     add_path_labels(e.labels, x, s.labels);
     s.value = state == entry ? 1 : 0;
     c.out.push_back(std::move(s));
@@ -131,7 +212,8 @@ void info_values(Context& c, std::optional<element> x, const std::string* key) {
   const EachSpec& e = c.metric.each;
   if (!x && !key) return;
   Series s;
-  if (key && !e.label_from_key.empty()) s.labels[e.label_from_key] = *key;
+  s.labels.reserve(c.label_hint);
+  if (key && !e.label_from_key.empty()) s.labels.set(e.label_from_key, *key);
   add_path_labels(e.labels, x, s.labels);
   if (s.labels.empty()) return;  // kube-state-metrics needs labels of its own
   s.value = 1;
@@ -161,9 +243,9 @@ bool conditions_hold(const std::vector<Condition>& when, element object) {
 
 void apply_label_rules(const std::vector<LabelRule>& rules, Labels& labels) {
   for (const auto& r : rules) {
-    auto it = labels.find(r.from);
+    const std::string* from = labels.find(r.from);
     std::optional<std::string> source;
-    if (it != labels.end() && !it->second.empty()) source = it->second;
+    if (from && !from->empty()) source = *from;
     std::optional<std::string> value;
     if (r.if_present || r.if_absent) {
       value = source ? r.if_present : r.if_absent;
@@ -188,18 +270,14 @@ void apply_label_rules(const std::vector<LabelRule>& rules, Labels& labels) {
     // chain; an empty one removes it (helper labels go that way).
     if (!value) continue;
     if (value->empty()) labels.erase(r.label);
-    else labels[r.label] = *value;
+    else labels.set(r.label, *value);
   }
 }
 
-}  // namespace
-
-void object_series(const MetricSpec& metric, element object, std::vector<Series>& out,
-                   std::vector<std::string>& errors) {
-  if (!conditions_hold(metric.when, object)) return;
-  Context c{metric, out, errors};
-  std::size_t first = out.size();
-  auto v = resolve(metric.each.path, object);
+// The series of `each` with `root` as the object.
+void each_series(Context& c, element root) {
+  const MetricSpec& metric = c.metric;
+  auto v = resolve(metric.each.path, root);
   switch (metric.each.type) {
     case EachType::gauge:
       gauge(c, v);
@@ -217,7 +295,9 @@ void object_series(const MetricSpec& metric, element object, std::vector<Series>
       } else if (v && v->type() == element_type::OBJECT) {
         info_values(c, v, nullptr);
         for (auto field : v->get_object()) {
-          std::string key(field.key);
+          auto k = map_key(c.metric.each, field.key);
+          if (!k) continue;
+          std::string key(*k);
           info_values(c, is_null(field.value) ? std::nullopt : std::optional<element>(field.value), &key);
         }
       } else {
@@ -225,13 +305,64 @@ void object_series(const MetricSpec& metric, element object, std::vector<Series>
       }
       break;
   }
+}
+
+// labelsFromMap: the map's keys in sorted order, named as kube-state-metrics
+// names them.
+void add_map_labels(const MapLabels& m, element object, Labels& out) {
+  auto map = m.path.get(object);
+  if (!map || map->type() != element_type::OBJECT) return;
+  // Scratch space kept between objects.
+  thread_local std::vector<std::pair<std::string_view, element>> fields;
+  thread_local std::vector<std::string_view> keys;
+  fields.clear();
+  keys.clear();
+  for (auto field : map->get_object()) fields.emplace_back(field.key, field.value);
+  if (fields.empty()) return;
+  std::sort(fields.begin(), fields.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& f : fields) keys.push_back(f.first);
+  auto names = kube_map_label_names(m.prefix, keys);
+  out.reserve(out.size() + names.size());
+  for (std::size_t i = 0; i < names.size(); ++i) out.set(names[i], go_format_value(fields[i].second));
+}
+
+}  // namespace
+
+void object_series(const MetricSpec& metric, element object, std::vector<Series>& out,
+                   std::vector<std::string>& errors) {
+  if (!conditions_hold(metric.when, object)) return;
+  // Room for the labels a series gets, so that adding them does not grow it.
+  std::size_t hint = metric.common_labels.size() + metric.labels.size() + metric.each.labels.size() + 2;
+  if (metric.for_each) hint += metric.for_each->labels.size();
+  Context c{metric, out, errors, hint};
+  std::size_t first = out.size();
+  if (metric.for_each) {
+    auto list = metric.for_each->path.get(object);
+    if (list && list->type() == element_type::ARRAY) {
+      Labels element_labels;
+      for (auto item : list->get_array()) {
+        if (is_null(item)) continue;
+        std::size_t from = out.size();
+        each_series(c, item);
+        if (out.size() == from || metric.for_each->labels.empty()) continue;
+        element_labels.clear();
+        add_path_labels(metric.for_each->labels, item, element_labels);
+        for (std::size_t i = from; i < out.size(); ++i)
+          for (const auto& [k, v2] : element_labels) out[i].labels.add(k, v2);
+      }
+    }
+  } else {
+    each_series(c, object);
+  }
   if (out.size() == first) return;
   // Labels the series do not set come from the family: labelsFromPath
-  // against the object, over commonLabels.
-  Labels family = metric.common_labels;
+  // against the object, over labelsFromMap, over commonLabels.
+  Labels family(metric.common_labels);
+  if (metric.map_labels) add_map_labels(*metric.map_labels, object, family);
   add_path_labels(metric.labels, object, family);
   for (std::size_t i = first; i < out.size(); ++i) {
-    for (const auto& [k, v2] : family) out[i].labels.emplace(k, v2);
+    out[i].labels.reserve(out[i].labels.size() + family.size());
+    for (const auto& [k, v2] : family) out[i].labels.add(k, v2);
     apply_label_rules(metric.label_rules, out[i].labels);
   }
 }
@@ -241,7 +372,7 @@ void aggregate_series(const Aggregation& a, std::vector<Series>& series) {
   for (const auto& s : series) {
     Labels key;
     for (const auto& name : a.by)
-      if (auto it = s.labels.find(name); it != s.labels.end()) key.emplace(name, it->second);
+      if (const std::string* v = s.labels.find(name)) key.add(name, *v);
     auto [it, inserted] = groups.try_emplace(key, s.value, 0);
     auto& [acc, n] = it->second;
     ++n;

@@ -1,16 +1,52 @@
 // The series one object yields for one metric of a Custom Resource State
 // config, as kube-state-metrics computes them (Gauge, StateSet, Info).
 #pragma once
+#include <compare>
+#include <initializer_list>
 #include <map>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "kv-watch/crs_config.hpp"
 
 namespace kv::watch::crs {
 
+// A series' labels, sorted by name in one vector: a snapshot makes hundreds
+// of thousands of series, and a std::map would cost an allocation per label.
+class LabelSet {
+ public:
+  using value_type = std::pair<std::string, std::string>;
+  using const_iterator = std::vector<value_type>::const_iterator;
+
+  LabelSet() = default;
+  LabelSet(std::initializer_list<value_type> items);
+  explicit LabelSet(const std::map<std::string, std::string>& sorted);
+
+  // Sets `name`, replacing its value.
+  void set(std::string_view name, std::string value);
+  // Sets `name` unless it has a value already.
+  void add(std::string_view name, std::string_view value);
+  const std::string* find(std::string_view name) const;
+  void erase(std::string_view name);
+
+  void reserve(std::size_t n) { items_.reserve(n); }
+  void clear() { items_.clear(); }
+  bool empty() const { return items_.empty(); }
+  std::size_t size() const { return items_.size(); }
+  const_iterator begin() const { return items_.begin(); }
+  const_iterator end() const { return items_.end(); }
+  friend bool operator==(const LabelSet&, const LabelSet&) = default;
+  friend auto operator<=>(const LabelSet& a, const LabelSet& b) { return a.items_ <=> b.items_; }
+
+ private:
+  std::vector<value_type>::iterator lower_bound(std::string_view name);
+  std::vector<value_type> items_;
+};
+
 struct Series {
-  std::map<std::string, std::string> labels;
+  LabelSet labels;
   double value = 0;
 };
 

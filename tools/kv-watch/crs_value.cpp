@@ -5,6 +5,8 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <climits>
+#include <cstdint>
 #include <map>
 #include <stdexcept>
 
@@ -238,46 +240,98 @@ std::optional<element> ValuePath::get(element from) const {
   return cur;
 }
 
-std::optional<double> parse_quantity(std::string_view s) {
-  if (s.empty()) return std::nullopt;
-  std::size_t pos = 0;
+namespace {
+
+// A quantity's parts: sign, the powers of 10 and 2 to apply, and (in a
+// buffer the caller gives, so that no call allocates once it has grown)
+// its significant digits: the point removed, no leading zeros, empty for 0.
+struct QuantityParts {
   bool negative = false;
-  if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) negative = s[pos++] == '-';
-  std::string digits;  // integer and fraction digits, without the point
-  int fraction = 0;
+  int fraction = 0;  // digits after the point
+  int exponent10 = 0, exponent2 = 0;
+};
+
+bool split_quantity(std::string_view s, QuantityParts& q, std::string& digits) {
+  digits.clear();
+  if (s.empty()) return false;
+  std::size_t pos = 0;
+  if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) q.negative = s[pos++] == '-';
   while (pos < s.size() && std::isdigit(static_cast<unsigned char>(s[pos]))) digits += s[pos++];
   if (pos < s.size() && s[pos] == '.') {
     ++pos;
     while (pos < s.size() && std::isdigit(static_cast<unsigned char>(s[pos]))) {
       digits += s[pos++];
-      ++fraction;
+      ++q.fraction;
     }
   }
   std::string_view suffix = s.substr(pos);
-  int exponent10 = 0, exponent2 = 0;
   static const std::map<std::string_view, int> decimal{{"n", -9}, {"u", -6}, {"m", -3}, {"", 0},
                                                         {"k", 3},  {"M", 6},  {"G", 9},  {"T", 12},
                                                         {"P", 15}, {"E", 18}};
   static const std::map<std::string_view, int> binary{{"Ki", 10}, {"Mi", 20}, {"Gi", 30},
                                                        {"Ti", 40}, {"Pi", 50}, {"Ei", 60}};
   if (auto d = decimal.find(suffix); d != decimal.end()) {
-    exponent10 = d->second;
+    q.exponent10 = d->second;
   } else if (auto b = binary.find(suffix); b != binary.end()) {
-    exponent2 = b->second;
+    q.exponent2 = b->second;
   } else if (suffix.size() >= 2 && (suffix[0] == 'e' || suffix[0] == 'E')) {
     auto e = go_atoi(suffix.substr(1));
-    if (!e || *e > 100000 || *e < -100000) return std::nullopt;
-    exponent10 = static_cast<int>(*e);
+    if (!e || *e > 100000 || *e < -100000) return false;
+    q.exponent10 = static_cast<int>(*e);
   } else {
-    return std::nullopt;
+    return false;
   }
   // Leading zeros carry nothing; an empty number ("m", "-", ".") is zero.
-  auto first = digits.find_first_not_of('0');
-  std::string mantissa_digits = first == std::string::npos ? "" : digits.substr(first);
+  digits.erase(0, std::min(digits.find_first_not_of('0'), digits.size()));
+  return true;
+}
+
+// ceil(q × 10^decimals), exactly; nullopt beyond an int64.
+std::optional<std::int64_t> scaled_ceil(const QuantityParts& q, const std::string& digits, int decimals) {
+  if (digits.empty()) return 0;
+  // digits × 2^exponent2 × 10^k in 128-bit integers: below 10^19 × 2^60,
+  // so there is room for the few multiplications by 10 an int64 allows.
+  if (digits.size() > 19) return std::nullopt;
+  using u128 = unsigned __int128;
+  constexpr u128 int64_max = static_cast<u128>(INT64_MAX);
+  u128 n = 0;
+  for (char c : digits) n = n * 10 + static_cast<unsigned>(c - '0');
+  n <<= q.exponent2;
+  long k = static_cast<long>(q.exponent10) - q.fraction + decimals;
+  if (k >= 0) {
+    for (long i = 0; i < k; ++i) {
+      if (n > int64_max) return std::nullopt;
+      n *= 10;
+    }
+  } else if (-k >= 38) {
+    n = 1;  // n < 2^124 < 10^38: a positive fraction below 1, rounded up
+  } else {
+    // Rounded up (away from zero, as apimachinery's RoundUp).
+    u128 p = 1;
+    for (long i = 0; i < -k; ++i) p *= 10;
+    n = n / p + (n % p != 0 ? 1 : 0);
+  }
+  if (n > int64_max) return std::nullopt;
+  auto v = static_cast<std::int64_t>(n);
+  return q.negative ? -v : v;
+}
+
+// Digits of one quantity at a time, kept between calls.
+std::string& digit_buffer() {
+  thread_local std::string buffer;
+  return buffer;
+}
+
+}  // namespace
+
+std::optional<double> parse_quantity(std::string_view s) {
+  QuantityParts q;
+  std::string& mantissa_digits = digit_buffer();
+  if (!split_quantity(s, q, mantissa_digits)) return std::nullopt;
   if (mantissa_digits.empty()) return 0.0;
-  double sign = negative ? -1.0 : 1.0;
-  int scale = exponent10 - fraction;
-  if (exponent2 == 0) {
+  double sign = q.negative ? -1.0 : 1.0;
+  int scale = q.exponent10 - q.fraction;
+  if (q.exponent2 == 0) {
     if (mantissa_digits.size() <= 18 && scale >= -9) {
       long long m = std::stoll(mantissa_digits);
       double base = static_cast<double>(m);
@@ -291,13 +345,97 @@ std::optional<double> parse_quantity(std::string_view s) {
   // Binary suffixes: whole numbers exactly (capped at 2^63-1), fractions
   // rounded up to nano.
   long double value = std::strtold(mantissa_digits.c_str(), nullptr) * std::pow(10.0L, scale) *
-                      std::pow(2.0L, exponent2);
-  if (fraction == 0) {
+                      std::pow(2.0L, q.exponent2);
+  if (q.fraction == 0) {
     constexpr long double cap = 9223372036854775807.0L;
     return sign * static_cast<double>(std::min(value, cap));
   }
   long double nanos = std::ceil(value * 1e9L - 1e-6L);
   return sign * static_cast<double>(nanos) * go_pow10(-9);
+}
+
+std::optional<std::int64_t> quantity_scaled_ceil(std::string_view s, int decimals) {
+  QuantityParts q;
+  std::string& digits = digit_buffer();
+  if (!split_quantity(s, q, digits)) return std::nullopt;
+  return scaled_ceil(q, digits, decimals);
+}
+
+std::optional<double> resource_quantity(std::string_view s, bool whole) {
+  QuantityParts q;
+  std::string& digits = digit_buffer();
+  if (!split_quantity(s, q, digits)) return std::nullopt;
+  auto value = scaled_ceil(q, digits, 0);
+  if (!value) return parse_quantity(s);
+  if (whole) return static_cast<double>(*value);
+  constexpr std::int64_t max_milli_value = INT64_MAX / 1000;  // apimachinery's MaxMilliValue
+  if (*value > max_milli_value) return static_cast<double>(*value);
+  auto milli = scaled_ceil(q, digits, 3);
+  if (!milli) return parse_quantity(s);
+  return static_cast<double>(*milli) / 1000;
+}
+
+namespace {
+
+// apimachinery's IsDNS1123Subdomain.
+bool is_dns1123_subdomain(std::string_view s) {
+  if (s.empty() || s.size() > 253) return false;
+  std::size_t start = 0;
+  while (true) {
+    auto dot = s.find('.', start);
+    std::string_view label = s.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    if (label.empty()) return false;
+    auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+    if (!alnum(label.front()) || !alnum(label.back())) return false;
+    for (char c : label)
+      if (!alnum(c) && c != '-') return false;
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
+}
+
+// apimachinery's IsQualifiedName: [prefix/]name, the prefix a DNS subdomain,
+// the name up to 63 of [-A-Za-z0-9_.] starting and ending alphanumeric.
+bool is_qualified_name(std::string_view s) {
+  std::string_view name = s;
+  if (auto slash = s.find('/'); slash != std::string_view::npos) {
+    if (s.find('/', slash + 1) != std::string_view::npos) return false;
+    if (!is_dns1123_subdomain(s.substr(0, slash))) return false;
+    name = s.substr(slash + 1);
+  }
+  if (name.empty() || name.size() > 63) return false;
+  auto alnum = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; };
+  if (!alnum(name.front()) || !alnum(name.back())) return false;
+  for (char c : name)
+    if (!alnum(c) && c != '-' && c != '_' && c != '.') return false;
+  return true;
+}
+
+// Kubernetes' extended resources: outside the kubernetes.io domain, with
+// a domain, and valid as a quota name: "requests." + name a qualified name.
+bool is_extended_resource(std::string_view name) {
+  auto slash = name.find('/');
+  if (slash == std::string_view::npos || name.find("kubernetes.io/") != std::string_view::npos) return false;
+  if (name.starts_with("requests.")) return false;
+  // "requests." + domain is a DNS subdomain when the domain is one and the
+  // whole is short enough; the rest must be a qualified name's name part.
+  std::string_view domain = name.substr(0, slash), rest = name.substr(slash + 1);
+  return domain.size() + 9 <= 253 && is_dns1123_subdomain(domain) && rest.find('/') == std::string_view::npos &&
+         is_qualified_name(rest);
+}
+
+}  // namespace
+
+std::optional<ResourceClass> kube_resource_class(std::string_view name, bool node) {
+  // A container's requests and limits are whole numbers but for CPU; a
+  // node's are all in thousandths.
+  bool whole = !node;
+  if (name == "cpu") return ResourceClass{"core", false};
+  if (name == "memory" || name == "storage" || name == "ephemeral-storage") return ResourceClass{"byte", whole};
+  if (node && name == "pods") return ResourceClass{"integer", whole};
+  if (name.starts_with("hugepages-") || name.starts_with("attachable-volumes-")) return ResourceClass{"byte", whole};
+  if (is_extended_resource(name)) return ResourceClass{"integer", whole};
+  return std::nullopt;
 }
 
 std::optional<double> string_to_float64(std::string_view s) {
@@ -412,6 +550,69 @@ std::string sanitize_label_name(std::string_view key) {
     }
   }
   return out;
+}
+
+std::vector<std::string> kube_map_label_names(std::string_view prefix, const std::vector<std::string_view>& keys) {
+  std::vector<std::string> names;
+  names.reserve(keys.size());
+  for (auto key : keys) {
+    std::string name;
+    name.reserve(prefix.size() + 1 + key.size() + 4);
+    name.append(prefix).append("_");
+    // Sanitised (one "_" per character outside [a-zA-Z0-9_]), then "aB" ->
+    // "a_B" (a lower-case letter or digit before an upper-case one), then
+    // lower case: in one pass.
+    char prev = 0;
+    for (std::size_t i = 0; i < key.size(); ++i) {
+      char c = key[i];
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') {
+        c = '_';
+        while (i + 1 < key.size() && (static_cast<unsigned char>(key[i + 1]) & 0xC0) == 0x80) ++i;
+      }
+      bool upper = c >= 'A' && c <= 'Z';
+      if (upper && ((prev >= 'a' && prev <= 'z') || (prev >= '0' && prev <= '9'))) name += '_';
+      name += upper ? static_cast<char>(c - 'A' + 'a') : c;
+      prev = c;
+    }
+    names.push_back(std::move(name));
+  }
+  // Names that collide are rare: look for one before doing the work.
+  std::vector<std::string_view> sorted(names.begin(), names.end());
+  std::sort(sorted.begin(), sorted.end());
+  if (std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end()) return names;
+
+  // kube-state-metrics' mapToPrometheusLabels: name -> index of the key
+  // using it, and per base name the conflict suffixes handed out so far.
+  std::vector<std::string> bases = std::move(names);
+  names.clear();
+  std::map<std::string, std::size_t, std::less<>> used;
+  std::map<std::string, int, std::less<>> conflicts;
+  auto next_free = [&](const std::string& base, int& count) {
+    while (true) {
+      std::string candidate = base + "_conflict" + std::to_string(++count);
+      if (!used.count(candidate)) return candidate;
+    }
+  };
+  for (auto& base : bases) {
+    std::string name = base;
+    if (auto c = conflicts.find(base); c != conflicts.end()) {
+      // Collided before: the plain name is no longer in use, take the next suffix.
+      name = next_free(base, c->second);
+    } else if (auto u = used.find(name); u != used.end()) {
+      // First collision: the earlier key becomes _conflict1, this one the next.
+      int count = 0;
+      std::size_t earlier = u->second;
+      used.erase(u);
+      std::string renamed = next_free(base, count);
+      names[earlier] = renamed;
+      used.emplace(renamed, earlier);
+      name = next_free(base, count);
+      conflicts.emplace(base, count);
+    }
+    used.emplace(name, names.size());
+    names.push_back(std::move(name));
+  }
+  return names;
 }
 
 }  // namespace kv::watch::crs

@@ -6,6 +6,7 @@
 #pragma once
 #include <simdjson.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -50,6 +51,28 @@ std::optional<double> string_to_float64(std::string_view s);
 // AsApproximateFloat64 gives it; nullopt when it is not one.
 std::optional<double> parse_quantity(std::string_view s);
 
+// ceil(q × 10^decimals) of a quantity, exactly, as apimachinery's
+// Quantity.ScaledValue(-decimals) gives it: decimals 0 is Value(), 3 is
+// MilliValue(). nullopt when it is not a quantity or the result does not
+// fit an int64.
+std::optional<std::int64_t> quantity_scaled_ceil(std::string_view s, int decimals);
+
+// A resource quantity as kube-state-metrics' built-in families convert it:
+// whole (float64(q.Value())) or in thousandths (its convertValueToFloat64:
+// float64(q.MilliValue())/1000, or q.Value() beyond MaxMilliValue).
+// Falls back to parse_quantity beyond an int64; nullopt when not a quantity.
+std::optional<double> resource_quantity(std::string_view s, bool whole);
+
+// kube-state-metrics' unit of a resource name in a container's requests
+// and limits (container) or a node's capacity and allocatable (node):
+// "core", "byte" or "integer", with whether the value is whole (else in
+// thousandths); nullopt for the names kube-state-metrics leaves out.
+struct ResourceClass {
+  const char* unit;
+  bool whole;
+};
+std::optional<ResourceClass> kube_resource_class(std::string_view name, bool node);
+
 // Go's strconv.FormatFloat(v, 'g', -1, 64): "1e+06", "0.0001", "43.21".
 std::string go_format_float(double v);
 
@@ -61,5 +84,11 @@ std::string go_format_value(simdjson::dom::element value);
 // Label names from labelsFromPath keys: every character outside
 // [a-zA-Z0-9_] becomes "_" (one per UTF-8 character).
 std::string sanitize_label_name(std::string_view key);
+
+// The label names kube-state-metrics gives a map's keys in its *_labels and
+// *_annotations families: <prefix>_<key sanitised, then snake_case and lower
+// case>; keys (in sorted order) that end up with one name get _conflict1,
+// _conflict2, ... instead. `keys` must be sorted; returns one name per key.
+std::vector<std::string> kube_map_label_names(std::string_view prefix, const std::vector<std::string_view>& keys);
 
 }  // namespace kv::watch::crs

@@ -74,6 +74,8 @@ Informer::Informer(ResourceType type, InformerSettings settings, const KubeAcces
                    bool want_objects, StopSignal& stop)
     : type_(std::move(type)),
       settings_(std::move(settings)),
+      ns_(type_.namespaced ? settings_.ns : std::string()),
+      name_(ns_.empty() ? type_.id() : type_.id() + " in namespace " + ns_),
       access_(access),
       token_(std::move(token)),
       cache_(std::move(fields)),
@@ -108,7 +110,7 @@ std::chrono::milliseconds Informer::next_backoff() {
 }
 
 std::string Informer::query(bool watch, const std::string& continue_token) const {
-  std::string q = type_.collection_path(settings_.ns);
+  std::string q = type_.collection_path(ns_);
   char sep = '?';
   auto add = [&](std::string_view key, std::string_view value) {
     q += sep;
@@ -160,7 +162,7 @@ RestartReason Informer::classify_failure(const KubeResponse& r, std::chrono::mil
   wait = next_backoff();
   if (r.retry_after && (reason == RestartReason::throttled || reason == RestartReason::server_error))
     wait = std::min<std::chrono::milliseconds>(*r.retry_after, kMaxRetryAfter);
-  std::string message = type_.id() + ": " + describe_failure(r);
+  std::string message = name_ + ": " + describe_failure(r);
   if (reason == RestartReason::expired) {
     spdlog::info("{}; relisting", message);
   } else if (settings_.list_only) {
@@ -182,7 +184,7 @@ Informer::ListResult Informer::list(std::chrono::milliseconds& wait) {
     if (r.stopped) return ListResult::stopped;
     if (r.status == 410 && !continue_token.empty()) {
       // The continue token expired (the server compacted): start over.
-      spdlog::info("{}: the list's continue token expired; listing again from the start", type_.id());
+      spdlog::info("{}: the list's continue token expired; listing again from the start", name_);
       present.clear();
       continue_token.clear();
       continue;
@@ -196,7 +198,7 @@ Informer::ListResult Informer::list(std::chrono::milliseconds& wait) {
     simdjson::dom::element doc;
     simdjson::dom::array items;
     if (parser_.parse(r.body).get(doc) != simdjson::SUCCESS || doc["items"].get(items) != simdjson::SUCCESS) {
-      spdlog::warn("{}: the LIST answer is not a Kubernetes list (starts with \"{}\")", type_.id(),
+      spdlog::warn("{}: the LIST answer is not a Kubernetes list (starts with \"{}\")", name_,
                    r.body.substr(0, 60));
       ++stats_.list_failures;
       wait = next_backoff();
@@ -235,7 +237,7 @@ bool Informer::handle_event(std::string_view line, RestartReason& end) {
   if (parser_.parse(line.data(), line.size()).get(doc) != simdjson::SUCCESS ||
       doc["type"].get(type) != simdjson::SUCCESS || doc["object"].get(object) != simdjson::SUCCESS) {
     spdlog::warn("{}: malformed watch event (\"{}\"); watching again from resourceVersion {}",
-                 type_.id(), line.substr(0, 60), resource_version_);
+                 name_, line.substr(0, 60), resource_version_);
     end = RestartReason::malformed;
     return false;
   }
@@ -248,10 +250,10 @@ bool Informer::handle_event(std::string_view line, RestartReason& end) {
     ++stats_.events[4];
     auto code = status_code(object);
     if (code == 410) {
-      spdlog::info("{}: {} (410); relisting", type_.id(), status_message(object));
+      spdlog::info("{}: {} (410); relisting", name_, status_message(object));
       end = RestartReason::expired;
     } else {
-      spdlog::warn("{}: watch error {}: {}", type_.id(), code, status_message(object));
+      spdlog::warn("{}: watch error {}: {}", name_, code, status_message(object));
       end = RestartReason::error_event;
     }
     return false;
@@ -260,7 +262,7 @@ bool Informer::handle_event(std::string_view line, RestartReason& end) {
   std::string key = event ? object_key(object) : std::string();
   if (!event || key.empty()) {
     spdlog::warn("{}: unexpected watch event type \"{}\" or object without a name; watching again",
-                 type_.id(), type);
+                 name_, type);
     end = RestartReason::malformed;
     return false;
   }

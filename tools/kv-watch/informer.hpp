@@ -37,7 +37,7 @@ class StopSignal {
 };
 
 struct InformerSettings {
-  std::string ns;  // "" for all namespaces
+  std::string ns;  // "" for all namespaces; ignored for a cluster-scoped resource
   std::string label_selector;
   std::string field_selector;
   std::size_t page_size = 500;
@@ -104,6 +104,8 @@ class Informer {
   void join();
 
   const ResourceType& type() const { return type_; }
+  // The namespace watched, "" for all (or a cluster-scoped resource).
+  const std::string& ns() const { return ns_; }
   const ObjectCache& cache() const { return cache_; }
   const InformerStats& stats() const { return stats_; }
   // Set once the first list finished (and, with list_only, when it ended).
@@ -126,6 +128,8 @@ class Informer {
 
   ResourceType type_;
   InformerSettings settings_;
+  std::string ns_;
+  std::string name_;  // in log lines: the resource, and the namespace if one
   const KubeAccess& access_;
   std::shared_ptr<BearerToken> token_;
   ObjectCache cache_;

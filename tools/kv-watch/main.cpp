@@ -25,6 +25,7 @@
 #include "kv-watch/discovery.hpp"
 #include "kv-watch/event_stream.hpp"
 #include "kv-watch/informer.hpp"
+#include "kv-watch/namespace_scope.hpp"
 #include "kv-watch/resource_types.hpp"
 #include "kv-watch/self_metrics.hpp"
 #include "logging.hpp"
@@ -50,7 +51,9 @@ struct Settings {
   bool print_resources = false;
   KubeAccessOverrides access;
   std::string ns;
+  std::vector<std::string> namespaces;
   std::vector<std::string> exclude_namespaces;
+  std::vector<std::string> resource_filter;  // --resources
   std::int32_t shard = 0;
   std::int32_t total_shards = 1;
   std::string label_selector;
@@ -99,19 +102,12 @@ std::optional<crs::MetricsConfig> load_config(const std::string& path) {
 }
 
 // One snapshot of a config's metrics from a recording of events.
-int replay_config(const Settings& s, const crs::MetricsConfig& config) {
-  std::vector<ConfiguredResource> resources;
-  try {
-    resources = resolve_configured_resources(config, nullptr);
-  } catch (const crs::ConfigError& e) {
-    spdlog::error("{}", e.what());
-    return kExitFailure;
-  }
+int replay_config(const Settings& s, const std::vector<ConfiguredResource>& resources) {
   std::vector<std::unique_ptr<ObjectCache>> caches;
-  std::vector<const ObjectCache*> views;
+  std::vector<std::vector<const ObjectCache*>> views;
   for (const auto& r : resources) {
     caches.push_back(std::make_unique<ObjectCache>(FieldSelection(crs::fields_read(*r.spec))));
-    views.push_back(caches.back().get());
+    views.push_back({caches.back().get()});
   }
   std::size_t bad = read_event_recording(s.replay, [&](const ReplayedEvent& e) {
     std::string_view api_version, kind;
@@ -128,7 +124,7 @@ int replay_config(const Settings& s, const crs::MetricsConfig& config) {
   SampleWriter out(STDOUT_FILENO);
   ConfigMetrics metrics;
   std::size_t series = 0, objects = 0;
-  for (const auto* c : views) objects += c->size();
+  for (const auto& c : caches) objects += c->size();
   auto t0 = std::chrono::steady_clock::now();
   metrics.write(resources, views, [&](const SampleOut& x) {
     ++series;
@@ -140,26 +136,43 @@ int replay_config(const Settings& s, const crs::MetricsConfig& config) {
   return bad ? kExitPartial : kExitOk;
 }
 
-// --print-resources: the RBAC a config needs, known without a server (a
-// kind outside the built-in table needs resourcePlural in the config).
-int print_resources(const Settings& s, const crs::MetricsConfig* config) {
-  std::set<std::string> ids;
+// The config's resources, or those of them --resources picks. An entry
+// that names no resource is an error unless --resources leaves it out.
+// Logs what is wrong and returns nullopt, with the exit status in `status`.
+std::optional<std::vector<ConfiguredResource>> configured_resources(
+    const CLI::App& app, const Settings& s, const crs::MetricsConfig& config, KindLookup lookup,
+    const std::function<std::vector<DiscoveredResource>()>& discover, int& status) {
+  status = kExitFailure;
   try {
-    // Discovery is called only for a kind neither the table nor
-    // resourcePlural names; there is no server to ask.
-    auto no_server = []() -> std::vector<DiscoveredResource> { throw std::runtime_error("no server"); };
-    if (config)
-      for (const auto& r : resolve_configured_resources(*config, no_server)) ids.insert(r.type.id());
+    std::vector<std::string> unresolved;
+    auto all = resolve_configured_resources(config, lookup, discover, &unresolved);
+    if (s.resource_filter.empty()) {
+      for (const auto& why : unresolved) spdlog::error("{}", why);
+      if (!unresolved.empty()) return std::nullopt;
+      return all;
+    }
+    auto picked = select_configured_resources(all, s.resource_filter, discover, unresolved);
+    for (const auto& why : unresolved) spdlog::info("{}; not watched: --resources leaves it out", why);
+    return picked;
+  } catch (const ResourceSelectionError& e) {
+    status = usage_error(app, e.what());
   } catch (const crs::ConfigError& e) {
     spdlog::error("{}", e.what());
-    return kExitFailure;
-  } catch (const std::runtime_error&) {
-    for (const auto& spec : config->resources)
-      if (auto b = find_builtin_resource(spec.kind);
-          spec.plural.empty() && !(b && b->group == spec.group && b->kind == spec.kind))
-        spdlog::error("{}: kind {} is not built in; add resourcePlural to name its resource "
-                      "without a server", spec.where, spec.kind);
-    return kExitFailure;
+  } catch (const std::runtime_error& e) {
+    spdlog::error("cannot resolve the config's resources: {}", e.what());
+  }
+  return std::nullopt;
+}
+
+// --print-resources: the RBAC a config needs, known without a server (a
+// kind outside the built-in table needs resourcePlural in the config).
+int print_resources(const CLI::App& app, const Settings& s, const crs::MetricsConfig* config) {
+  std::set<std::string> ids;
+  if (config) {
+    int status;
+    auto resources = configured_resources(app, s, *config, KindLookup::none, nullptr, status);
+    if (!resources) return status;
+    for (const auto& r : *resources) ids.insert(r.type.id());
   }
   for (const auto& name : s.resources) {
     auto type = resolve_resource(name, nullptr);
@@ -216,6 +229,12 @@ int main(int argc, char** argv) {
                  "format, kv-watch-config(5)), or a built-in config: kubevirt, kube-state; it also "
                  "names the resources to watch")
       ->type_name("FILE|NAME");
+  app.add_option("--resources", s.resource_filter,
+                 "Only these of the --config's resources (comma-separated or repeated, named as "
+                 "the arguments are); without --config, the same as resource arguments")
+      ->type_name("RESOURCE,...")
+      ->delimiter(',')
+      ->allow_extra_args(false);
   app.add_flag("--events", s.events,
                "Write watch events (ADDED, MODIFIED, DELETED with the object) as NDJSON; the "
                "initial list comes as ADDED");
@@ -227,8 +246,8 @@ int main(int argc, char** argv) {
                  "Read events recorded by --events from FILE (- for stdin) instead of the API")
       ->type_name("FILE");
   app.add_flag("--print-resources", s.print_resources,
-               "Print the resources the --config or the arguments name, one group/version/resource "
-               "per line, and exit: what kv-watch needs get, list and watch on");
+               "Print the resources the --config (or --resources of it) or the arguments name, one "
+               "group/version/resource per line, and exit: what kv-watch needs get, list and watch on");
   app.add_option("--kubeconfig", s.access.kubeconfig, "The kubeconfig to use (default $KUBECONFIG, "
                                                       "in-cluster, ~/.kube/config)")
       ->type_name("FILE");
@@ -243,10 +262,18 @@ int main(int argc, char** argv) {
       ->type_name("FILE");
   app.add_option("--ca-file", s.access.ca_file, "Verify the server with the CA certificates in FILE")
       ->type_name("FILE");
-  app.add_option("-n,--namespace", s.ns, "Only this namespace (default: all)")->type_name("NAMESPACE");
+  app.add_option("-n,--namespace", s.ns, "Only this namespace (default: all); --namespaces with one")
+      ->type_name("NAMESPACE");
+  app.add_option("--namespaces", s.namespaces,
+                 "Only these namespaces (comma-separated or repeated): a list and a watch per "
+                 "namespace for namespaced resources; cluster-scoped ones (nodes) are watched "
+                 "whole")
+      ->type_name("NAMESPACE,...")
+      ->delimiter(',')
+      ->allow_extra_args(false);
   app.add_option("--exclude-namespaces", s.exclude_namespaces,
                  "Leave out these namespaces (comma-separated or repeated; a field selector on the "
-                 "server)")
+                 "server, or with --namespaces those are not watched)")
       ->type_name("NAMESPACE,...")
       ->delimiter(',')
       ->allow_extra_args(false);
@@ -297,12 +324,23 @@ int main(int argc, char** argv) {
   if (s.shard < 0 || s.shard >= s.total_shards)
     return usage_error(app, "--shard " + std::to_string(s.shard) + " is not below --total-shards " +
                                 std::to_string(s.total_shards));
-  if (!s.ns.empty() && !s.exclude_namespaces.empty())
-    return usage_error(app, "--namespace and --exclude-namespaces do not go together");
+  NamespaceScope scope;
+  try {
+    scope = namespace_scope(s.ns, s.namespaces, s.exclude_namespaces);
+  } catch (const std::invalid_argument& e) {
+    return usage_error(app, e.what());
+  }
   if (!s.config.empty() && s.events)
     return usage_error(app, "--config and --events do not go together: events carry whole objects");
   if (!s.config.empty() && !s.resources.empty())
-    return usage_error(app, "with --config the config names the resources; drop the resource arguments");
+    return usage_error(app, "with --config the config names the resources; drop the resource arguments "
+                            "(--resources picks some of the config's)");
+  std::erase(s.resource_filter, "");
+  if (s.config.empty()) {
+    // Without a config there is nothing to pick from: they are the resources to watch.
+    s.resources.insert(s.resources.end(), s.resource_filter.begin(), s.resource_filter.end());
+    s.resource_filter.clear();
+  }
   if (!s.replay.empty() && !s.events && s.config.empty())
     return usage_error(app, "--replay needs --events or --config");
   if (s.replay.empty() && s.resources.empty() && s.config.empty())
@@ -316,7 +354,7 @@ int main(int argc, char** argv) {
     if (!config) return kExitFailure;
   }
 
-  if (s.print_resources) return print_resources(s, config ? &*config : nullptr);
+  if (s.print_resources) return print_resources(app, s, config ? &*config : nullptr);
 
   if (!s.replay.empty()) {
     std::set<std::string> wanted;
@@ -325,7 +363,14 @@ int main(int argc, char** argv) {
       if (!type) return usage_error(app, "unknown resource \"" + name + "\"");
       wanted.insert(type->id());
     }
-    return run_replay([&] { return config ? replay_config(s, *config) : replay_events(s, wanted); });
+    std::vector<ConfiguredResource> resources;
+    if (config) {
+      int status;
+      auto picked = configured_resources(app, s, *config, KindLookup::guess_plural, nullptr, status);
+      if (!picked) return status;
+      resources = std::move(*picked);
+    }
+    return run_replay([&] { return config ? replay_config(s, resources) : replay_events(s, wanted); });
   }
 
   KubeAccess access;
@@ -374,15 +419,10 @@ int main(int argc, char** argv) {
   };
   std::vector<ConfiguredResource> configured;
   if (config) {
-    try {
-      configured = resolve_configured_resources(*config, discover);
-    } catch (const crs::ConfigError& e) {
-      spdlog::error("{}", e.what());
-      return kExitFailure;
-    } catch (const std::runtime_error& e) {
-      spdlog::error("cannot resolve the config's resources: {}", e.what());
-      return kExitFailure;
-    }
+    int status;
+    auto picked = configured_resources(app, s, *config, KindLookup::discovery, discover, status);
+    if (!picked) return status;
+    configured = std::move(*picked);
     for (const auto& c : configured) {
       types.push_back(c.type);
       fields.emplace_back(crs::fields_read(*c.spec));
@@ -423,20 +463,31 @@ int main(int argc, char** argv) {
     };
   }
   InformerSettings base;
-  base.ns = s.ns;
   base.label_selector = s.label_selector;
   base.field_selector = s.field_selector;
-  for (const auto& ns : s.exclude_namespaces)
+  for (const auto& ns : scope.excluded)
     base.field_selector += (base.field_selector.empty() ? "" : ",") + ("metadata.namespace!=" + ns);
   base.sharding = {s.shard, s.total_shards};
   base.page_size = s.page_size;
   base.watch_timeout = std::chrono::duration_cast<std::chrono::seconds>(*watch_timeout);
   base.limits = limits;
   base.list_only = s.once;
+  // As kube-state-metrics does: a namespaced resource gets an informer per
+  // namespace of --namespaces (a Role in each is enough), a cluster-scoped
+  // one a single informer.
   std::vector<std::unique_ptr<Informer>> informers;
-  for (std::size_t i = 0; i < types.size(); ++i)
-    informers.push_back(std::make_unique<Informer>(types[i], base, access, token, fields[i], on_change,
-                                                   s.events, stop));
+  std::vector<std::vector<const Informer*>> informers_of(types.size());
+  for (std::size_t i = 0; i < types.size(); ++i) {
+    std::vector<std::string> namespaces{""};
+    if (types[i].namespaced && !scope.namespaces.empty()) namespaces = scope.namespaces;
+    for (const auto& ns : namespaces) {
+      InformerSettings settings = base;
+      settings.ns = ns;
+      informers.push_back(std::make_unique<Informer>(types[i], settings, access, token, fields[i], on_change,
+                                                     s.events, stop));
+      informers_of[i].push_back(informers.back().get());
+    }
+  }
   const std::int64_t started_ms = now_ms();
   for (auto& inf : informers) inf->start();
 
@@ -445,14 +496,19 @@ int main(int argc, char** argv) {
   auto write_snapshot = [&] {
     auto sink = [&](const SampleOut& x) { samples.write(x); };
     // A resource's metrics appear once its first list is complete, never
-    // from half a list (kv_watch_synced tells which are missing).
+    // from half a list (kv_watch_synced tells which are missing); watched
+    // per namespace, each namespace counts once its own list is complete,
+    // so that one that cannot be listed does not hide the others.
     std::vector<ConfiguredResource> ready;
-    std::vector<const ObjectCache*> caches;
-    for (std::size_t i = 0; i < configured.size(); ++i)
-      if (informers[i]->synced()) {
-        ready.push_back(configured[i]);
-        caches.push_back(&informers[i]->cache());
-      }
+    std::vector<std::vector<const ObjectCache*>> caches;
+    for (std::size_t i = 0; i < configured.size(); ++i) {
+      std::vector<const ObjectCache*> synced;
+      for (const Informer* inf : informers_of[i])
+        if (inf->synced()) synced.push_back(&inf->cache());
+      if (synced.empty()) continue;
+      ready.push_back(configured[i]);
+      caches.push_back(std::move(synced));
+    }
     config_metrics.write(ready, caches, sink);
     emit_self_metrics(informers, now_ms(), started_ms, sink);
     write_error_counts(config_metrics, sink);

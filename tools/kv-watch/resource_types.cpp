@@ -120,4 +120,15 @@ std::optional<ResourceType> resolve_resource(
   return std::nullopt;
 }
 
+bool names_resource(std::string_view raw, const ResourceType& type,
+                    const std::function<std::vector<DiscoveredResource>()>& discover) {
+  std::string name = lower(raw);
+  if (auto q = split_qualified(name))
+    return q->group == type.group && q->resource == type.resource &&
+           (q->version.empty() || q->version == type.version);
+  if (name == type.resource || name == lower(type.kind)) return true;
+  auto resolved = resolve_resource(name, discover);
+  return resolved && resolved->group == type.group && resolved->resource == type.resource;
+}
+
 }  // namespace kv::watch

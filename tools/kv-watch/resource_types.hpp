@@ -44,4 +44,11 @@ std::optional<ResourceType> find_builtin_resource(std::string_view name);
 std::optional<ResourceType> resolve_resource(
     std::string_view name, const std::function<std::vector<DiscoveredResource>()>& discover);
 
+// Whether `name`, as resolve_resource takes it, names `type`: a qualified
+// name by its group, resource and (when given) version; a plain one when it
+// is the plural or the lower-case kind (so a custom resource is named
+// without a server), else as resolve_resource resolves it.
+bool names_resource(std::string_view name, const ResourceType& type,
+                    const std::function<std::vector<DiscoveredResource>()>& discover);
+
 }  // namespace kv::watch
