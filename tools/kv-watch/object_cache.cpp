@@ -100,12 +100,25 @@ std::optional<EventType> ObjectCache::upsert(simdjson::dom::element object) {
   std::string_view rv = object_resource_version(object);
   std::string fields;
   fields_.prune(object, fields);
-  std::lock_guard lock(mu_);
-  auto [it, inserted] = objects_.try_emplace(std::move(key));
-  if (!inserted && !rv.empty() && it->second.resource_version == rv) return std::nullopt;
-  it->second.resource_version.assign(rv);
-  it->second.fields = std::move(fields);
-  it->second.fields.shrink_to_fit();
+  std::string digest, old_digest;
+  if (observer_) observer_->digest(object, digest);
+  bool changed = false;
+  bool inserted;
+  {
+    std::lock_guard lock(mu_);
+    auto [it, added] = objects_.try_emplace(std::move(key));
+    inserted = added;
+    if (!inserted && !rv.empty() && it->second.resource_version == rv) return std::nullopt;
+    it->second.resource_version.assign(rv);
+    it->second.fields = std::move(fields);
+    it->second.fields.shrink_to_fit();
+    if (observer_) {
+      changed = !inserted && it->second.digest != digest;
+      if (changed) old_digest = std::move(it->second.digest);
+      it->second.digest = digest;
+    }
+  }
+  if (changed) observer_->updated(old_digest, digest, object);
   return inserted ? EventType::added : EventType::modified;
 }
 
