@@ -161,6 +161,22 @@ vmi_event() {  # type namespace name resourceVersion
   grep -qx 'kv_watch_metric_errors_total{metric="kubevirt_vmi_phase_transition_time_seconds"} 2' "$TEST_TMP/metrics.prom"
 }
 
+@test "kv-watch: the Transition example of kv-watch-config(5) makes what the kubevirt config makes" {
+  input="$KV_ROOT/tests/cases/kv-watch/kubevirt-phase-transitions/input.ndjson"
+  {
+    printf 'spec:\n  resources:\n  - groupVersionKind: {group: kubevirt.io, version: v1, kind: VirtualMachineInstance}\n'
+    printf '    metricNamePrefix: ""\n    customResourceLabels: false\n    metrics:\n'
+    sed -n '/^- name: kubevirt_vmi_phase_transition_time_seconds$/,/^\.Ed$/p' "$KV_ROOT/man/kv-watch-config.5" | sed '$d; s/^/    /'
+  } >"$TEST_TMP/example.yaml"
+  grep -q 'from_deletion' "$TEST_TMP/example.yaml" || flunk "no example in kv-watch-config(5)"
+  histograms() { jq -c 'select(.type == "histogram") | [.name, .labels, .buckets, .sum, .value]'; }
+  kv-watch --config "$TEST_TMP/example.yaml" --replay "$input" 2>/dev/null | histograms >"$TEST_TMP/example"
+  kv-watch --config kubevirt --replay "$input" 2>/dev/null | histograms |
+    grep -E '^\["kubevirt_vmi_phase_transition_time_(seconds|from_deletion_seconds)"' >"$TEST_TMP/builtin"
+  [ -s "$TEST_TMP/example" ] || flunk "the example made no histogram"
+  assert_file_equals "$TEST_TMP/builtin" "$TEST_TMP/example"
+}
+
 @test "kv-watch: a Transition config error names the file, the line, the entry and the problem" {
   cat >"$TEST_TMP/config.yaml" <<'YAML'
 spec:
