@@ -294,7 +294,7 @@ YAML
 @test "kv-watch: --resources usage errors name the resource and what the config has" {
   run --separate-stderr kv-watch --print-resources --config kube-state --resources pods,vmis
   assert_status 2
-  [[ "$stderr" == *'--resources: "vmis" (kubevirt.io/v1/virtualmachineinstances) is not one of the config'"'"'s resources (v1/pods, apps/v1/deployments, apps/v1/daemonsets, v1/nodes)'* ]] || flunk "$stderr"
+  [[ "$stderr" == *'--resources: "vmis" (kubevirt.io/v1/virtualmachineinstances) is not one of the config'"'"'s resources (v1/pods, apps/v1/deployments, apps/v1/daemonsets, v1/nodes, v1/persistentvolumeclaims)'* ]] || flunk "$stderr"
   run --separate-stderr kv-watch --config kube-state --resources frobnicators --replay /dev/null
   assert_status 2
   [[ "$stderr" == *'--resources: "frobnicators" is not one of the config'"'"'s resources'* ]] || flunk "$stderr"
