@@ -424,6 +424,7 @@ kube_state_paths() {  # namespace...
     echo /api/v1/nodes
     for ns in "$@"; do
       echo "/api/v1/namespaces/$ns/pods"
+      echo "/api/v1/namespaces/$ns/persistentvolumeclaims"
       echo "/apis/apps/v1/namespaces/$ns/deployments"
       echo "/apis/apps/v1/namespaces/$ns/daemonsets"
     done
