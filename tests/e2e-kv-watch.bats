@@ -512,3 +512,87 @@ kube_state_paths() {  # namespace...
   [[ "$stderr" == *'--resources: "vmis" (kubevirt.io/v1/virtualmachineinstances) is not one of the config'"'"'s resources'* ]] || flunk "$stderr"
   [ -z "$(request_paths list)" ] || flunk "$(request_paths list)"
 }
+
+# A VMI or migration of this test's namespace created at 10:00:00, in PHASE,
+# with the phase transition timestamps PHASE@SECONDS (after 10:00:00) and,
+# with -d SECONDS, marked for deletion then.
+phased() {  # vmi|vmim name phase [-d seconds] [phase@seconds...]
+  local kind=VirtualMachineInstance spec='{}' deleted='' stamps='' p
+  [ "$1" = vmim ] && kind=VirtualMachineInstanceMigration spec="{\"vmiName\":\"$2\"}"
+  local name="$2" phase="$3"
+  shift 3
+  if [ "${1:-}" = -d ]; then deleted=",\"deletionTimestamp\":\"2026-11-23T10:00:$2Z\""; shift 2; fi
+  for p in "$@"; do
+    stamps+="${stamps:+,}{\"phase\":\"${p%@*}\",\"phaseTransitionTimestamp\":\"2026-11-23T10:00:${p#*@}Z\"}"
+  done
+  ctl POST /objects "{\"apiVersion\":\"kubevirt.io/v1\",\"kind\":\"$kind\",\"metadata\":{\"name\":\"$name\",\"namespace\":\"$NS\",\"creationTimestamp\":\"2026-11-23T10:00:00Z\"$deleted},\"spec\":$spec,\"status\":{\"phase\":\"$phase\",\"phaseTransitionTimestamps\":[$stamps]}}" >/dev/null
+}
+# The observations of a histogram family in the last snapshot (its _count series summed).
+observations() {
+  last_snapshot | awk -v f="$1_count" 'index($1, f "{") == 1 || $1 == f { n += $2 } END { print n + 0 }'
+}
+observations_are() { [ "$(observations "$1")" = "$2" ]; }
+# The last snapshot was written after this point in the samples file.
+snapshots_after() {  # lines
+  [ "$(tail -n +"$(($1 + 1))" "$TEST_TMP/samples" | grep -c '^{"end"')" -ge 2 ]
+}
+
+@test "kv-watch --config kubevirt: phase changes make KubeVirt's transition histograms; relists observe nothing twice" {
+  phased vmi x Pending Pending@00
+  phased vmim x Pending Pending@00
+  kv-watch --kubeconfig "$SIM_DIR/kubeconfig" -n "$NS" --config kubevirt --interval 200ms \
+    >"$TEST_TMP/samples" 2>"$TEST_TMP/log" &
+  WATCH_PID=$!
+  for r in virtualmachineinstances virtualmachineinstancemigrations; do
+    wait_for 100 metric_is "kv_watch_synced{resource=\"kubevirt.io/v1/$r\"}" 1
+  done
+  # What the first list found is not a transition.
+  observations_are kubevirt_vmi_phase_transition_time_seconds 0 || flunk "$(last_snapshot)"
+  phased vmi x Scheduling Pending@00 Scheduling@01
+  phased vmi x Scheduled Pending@00 Scheduling@01 Scheduled@03
+  phased vmi x Running Pending@00 Scheduling@01 Scheduled@03 Running@10
+  phased vmim x Scheduling Pending@00 Scheduling@02
+  phased vmim x Running Pending@00 Scheduling@02 Running@05
+  wait_for 100 observations_are kubevirt_vmi_phase_transition_time_seconds 3
+  wait_for 100 observations_are kubevirt_vmi_migration_phase_transition_time_from_creation_seconds 2
+  observations_are kubevirt_vmi_phase_transition_time_from_creation_seconds 3
+  observations_are kubevirt_vmi_phase_transition_time_from_deletion_seconds 0
+  metric_is 'kubevirt_vmi_phase_transition_time_seconds_sum{last_phase="Scheduled",phase="Running"}' 7
+  metric_is 'kubevirt_vmi_phase_transition_time_from_creation_seconds_bucket{phase="Running",le="10"}' 1
+  metric_is 'kubevirt_vmi_migration_phase_transition_time_from_creation_seconds_sum{phase="Running"}' 5
+  last_snapshot >"$TEST_TMP/snap.prom"
+  promtool check metrics <"$TEST_TMP/snap.prom" || flunk "$(cat "$TEST_TMP/snap.prom")"
+
+  # A 410 on every watch: each resource relists and finds nothing changed.
+  ctl POST /faults '{"fault":"gone-event"}' >/dev/null
+  for r in virtualmachineinstances virtualmachineinstancemigrations; do
+    wait_for 100 metric_is "kv_watch_relists_total{resource=\"kubevirt.io/v1/$r\"}" 1
+  done
+  lines="$(wc -l <"$TEST_TMP/samples")"
+  wait_for 100 snapshots_after "$lines"
+  observations_are kubevirt_vmi_phase_transition_time_seconds 3 || flunk "$(last_snapshot)"
+  observations_are kubevirt_vmi_migration_phase_transition_time_from_creation_seconds 2 || flunk "$(last_snapshot)"
+
+  # Changes during a 410 gap of the VMI watch: marked for deletion, then
+  # Succeeded 20 s after; the relist sees Running -> Succeeded once.
+  ctl POST /faults '{"fault":"unavailable","verb":"watch","resource":"vmis","retryAfterSeconds":2}' >/dev/null
+  ctl POST /faults '{"fault":"drop","resource":"vmis"}' >/dev/null
+  sleep 0.5
+  phased vmi x Running -d 30 Pending@00 Scheduling@01 Scheduled@03 Running@10
+  phased vmi x Succeeded -d 30 Pending@00 Scheduling@01 Scheduled@03 Running@10 Succeeded@50
+  ctl POST /compact '{}' >/dev/null
+  wait_for 150 metric_is 'kv_watch_relists_total{resource="kubevirt.io/v1/virtualmachineinstances"}' 2
+  wait_for 100 observations_are kubevirt_vmi_phase_transition_time_seconds 4
+  metric_is 'kubevirt_vmi_phase_transition_time_seconds_sum{last_phase="Running",phase="Succeeded"}' 40
+  metric_is 'kubevirt_vmi_phase_transition_time_from_deletion_seconds_sum{phase="Succeeded"}' 20
+  observations_are kubevirt_vmi_phase_transition_time_from_deletion_seconds 1
+  # And once more a relist with nothing new.
+  ctl POST /faults '{"fault":"gone-event","resource":"vmis"}' >/dev/null
+  wait_for 100 metric_is 'kv_watch_relists_total{resource="kubevirt.io/v1/virtualmachineinstances"}' 3
+  lines="$(wc -l <"$TEST_TMP/samples")"
+  wait_for 100 snapshots_after "$lines"
+  observations_are kubevirt_vmi_phase_transition_time_seconds 4 || flunk "$(last_snapshot)"
+  observations_are kubevirt_vmi_phase_transition_time_from_creation_seconds 4 || flunk "$(last_snapshot)"
+  observations_are kubevirt_vmi_phase_transition_time_from_deletion_seconds 1 || flunk "$(last_snapshot)"
+  ! grep -q 'kv_watch_metric_errors_total' "$TEST_TMP/snap.prom" || flunk "$(cat "$TEST_TMP/snap.prom")"
+}

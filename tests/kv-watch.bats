@@ -113,20 +113,90 @@ vmi_event() {  # type namespace name resourceVersion
 @test "kv-watch: the kubevirt config writes only KubeVirt's API metrics, with KubeVirt's types and labels" {
   ref="${KV_REFERENCE_DIR:-$KV_ROOT/../shared/reference}/kubevirt-metrics.tsv"
   [ -f "$ref" ] || flunk "cannot read $ref (set KV_REFERENCE_DIR)"
-  run --separate-stderr kv-watch --config kubevirt --replay "$KV_ROOT/tests/cases/kv-watch/kubevirt-fixtures/input.ndjson"
+  # The fixtures, and updates through phases for the transition histograms.
+  cases="$KV_ROOT/tests/cases/kv-watch"
+  cat "$cases/kubevirt-fixtures/input.ndjson" "$cases/kubevirt-phase-transitions/input.ndjson" >"$TEST_TMP/input"
+  run --separate-stderr kv-watch --config kubevirt --replay "$TEST_TMP/input"
   assert_success
-  printf '%s\n' "$output" | jq -r 'select(.name) | "\(.name)\t\(.labels // {} | keys | join(","))"' | sort -u >"$TEST_TMP/seen"
-  [ "$(wc -l <"$TEST_TMP/seen")" -ge 15 ] || flunk "$(cat "$TEST_TMP/seen")"
-  while IFS=$'\t' read -r name labels; do
+  printf '%s\n' "$output" | jq -r 'select(.name and (.name | startswith("kv_") | not)) | "\(.name)\t\(.type)\t\(.labels // {} | keys | join(","))"' |
+    sort -u >"$TEST_TMP/seen"
+  [ "$(wc -l <"$TEST_TMP/seen")" -ge 19 ] || flunk "$(cat "$TEST_TMP/seen")"
+  for family in kubevirt_vmi_phase_transition_time_seconds kubevirt_vmi_phase_transition_time_from_creation_seconds \
+    kubevirt_vmi_phase_transition_time_from_deletion_seconds kubevirt_vmi_migration_phase_transition_time_from_creation_seconds; do
+    grep -q "^$family	histogram	" "$TEST_TMP/seen" || flunk "no $family histogram: $(cat "$TEST_TMP/seen")"
+  done
+  while IFS=$'\t' read -r name type labels; do
     row="$(awk -F'\t' -v n="$name" '$1 == n' "$ref")"
     [ -n "$row" ] || flunk "$name is not in KubeVirt's catalog"
     [ "$(cut -f5 <<<"$row")" = k8s-api ] || flunk "$name is not an API-derived metric"
-    [ "$(cut -f2 <<<"$row")" = gauge ] || flunk "$name is a gauge here, KubeVirt has a $(cut -f2 <<<"$row")"
+    [ "$(cut -f2 <<<"$row")" = "$type" ] || flunk "$name is a $type here, KubeVirt has a $(cut -f2 <<<"$row")"
     allowed=",$(cut -f3 <<<"$row"),"
     for l in ${labels//,/ }; do
       [[ "$allowed" == *",$l,"* ]] || flunk "$name: label $l is not one of KubeVirt's ($allowed)"
     done
   done <"$TEST_TMP/seen"
+}
+
+@test "kv-watch: the phase transition histograms are valid Prometheus text, with KubeVirt's buckets" {
+  cases="$KV_ROOT/tests/cases/kv-watch"
+  kv-watch --config kubevirt --replay "$cases/kubevirt-phase-transitions/input.ndjson" 2>/dev/null >"$TEST_TMP/samples"
+  run --separate-stderr kv-promfmt --strict "$TEST_TMP/samples"
+  assert_success
+  printf '%s\n' "$output" >"$TEST_TMP/metrics.prom"
+  run promtool check metrics <"$TEST_TMP/metrics.prom"
+  assert_success
+  grep -q '^# TYPE kubevirt_vmi_phase_transition_time_seconds histogram$' "$TEST_TMP/metrics.prom" || flunk "$(cat "$TEST_TMP/metrics.prom")"
+  # virt-controller's buckets (PhaseTransitionTimeBuckets), for each family.
+  want='0.5 1 2 5 10 20 30 40 50 60 90 120 180 300 600 1200 1800 3600 +Inf'
+  for family in kubevirt_vmi_phase_transition_time_seconds kubevirt_vmi_phase_transition_time_from_creation_seconds \
+    kubevirt_vmi_phase_transition_time_from_deletion_seconds kubevirt_vmi_migration_phase_transition_time_from_creation_seconds; do
+    got="$(grep "^${family}_bucket{" "$TEST_TMP/metrics.prom" | head -n 19 | sed 's/.*le="\([^"]*\)".*/\1/' | tr '\n' ' ')"
+    [ "$got" = "$want " ] || flunk "$family: buckets $got"
+  done
+  # VMI a went Pending -> Scheduling -> Scheduled -> Running -> Succeeded in 0, 3, 25 and 200 s.
+  grep -qx 'kubevirt_vmi_phase_transition_time_seconds_bucket{last_phase="Scheduled",phase="Running",le="20"} 0' "$TEST_TMP/metrics.prom"
+  grep -qx 'kubevirt_vmi_phase_transition_time_seconds_bucket{last_phase="Scheduled",phase="Running",le="30"} 1' "$TEST_TMP/metrics.prom"
+  grep -qx 'kubevirt_vmi_phase_transition_time_seconds_count{last_phase="Running",phase="Succeeded"} 3' "$TEST_TMP/metrics.prom"
+  grep -qx 'kubevirt_vmi_phase_transition_time_from_deletion_seconds_sum{phase="Failed"} 60' "$TEST_TMP/metrics.prom"
+  grep -qx 'kv_watch_metric_errors_total{metric="kubevirt_vmi_phase_transition_time_seconds"} 2' "$TEST_TMP/metrics.prom"
+}
+
+@test "kv-watch: the Transition example of kv-watch-config(5) makes what the kubevirt config makes" {
+  input="$KV_ROOT/tests/cases/kv-watch/kubevirt-phase-transitions/input.ndjson"
+  {
+    printf 'spec:\n  resources:\n  - groupVersionKind: {group: kubevirt.io, version: v1, kind: VirtualMachineInstance}\n'
+    printf '    metricNamePrefix: ""\n    customResourceLabels: false\n    metrics:\n'
+    sed -n '/^- name: kubevirt_vmi_phase_transition_time_seconds$/,/^\.Ed$/p' "$KV_ROOT/man/kv-watch-config.5" | sed '$d; s/^/    /'
+  } >"$TEST_TMP/example.yaml"
+  grep -q 'from_deletion' "$TEST_TMP/example.yaml" || flunk "no example in kv-watch-config(5)"
+  histograms() { jq -c 'select(.type == "histogram") | [.name, .labels, .buckets, .sum, .value]'; }
+  kv-watch --config "$TEST_TMP/example.yaml" --replay "$input" 2>/dev/null | histograms >"$TEST_TMP/example"
+  kv-watch --config kubevirt --replay "$input" 2>/dev/null | histograms |
+    grep -E '^\["kubevirt_vmi_phase_transition_time_(seconds|from_deletion_seconds)"' >"$TEST_TMP/builtin"
+  [ -s "$TEST_TMP/example" ] || flunk "the example made no histogram"
+  assert_file_equals "$TEST_TMP/builtin" "$TEST_TMP/example"
+}
+
+@test "kv-watch: a Transition config error names the file, the line, the entry and the problem" {
+  cat >"$TEST_TMP/config.yaml" <<'YAML'
+spec:
+  resources:
+  - groupVersionKind: {group: kubevirt.io, version: v1, kind: VirtualMachineInstance}
+    metrics:
+    - name: phase_seconds
+      each:
+        type: Transition
+        transition:
+          path: [status, phase]
+          timestamps: {path: [status, phaseTransitionTimestamps], key: [phase]}
+          from: previous
+          labelName: phase
+          buckets: [1, 2]
+YAML
+  run --separate-stderr kv-watch --config "$TEST_TMP/config.yaml" --replay /dev/null
+  assert_status 1
+  [ "$stderr" = "kv-watch: error: $TEST_TMP/config.yaml:10: resource 1 (VirtualMachineInstance) metric \"phase_seconds\" each.transition.timestamps: time is missing (when the value was entered, from the element)" ] ||
+    flunk "$stderr"
 }
 
 @test "kv-watch: the kube-state config makes every kube_* series the rules read, or says why not" {

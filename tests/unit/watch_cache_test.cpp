@@ -94,6 +94,29 @@ TEST(ObjectCache, UpsertTracksVersionsAndEraseReturnsThePrunedCopy) {
   EXPECT_EQ(cache.size(), 0u);
 }
 
+TEST(FieldSelection, ScalarsAreWrittenAsTheyParse) {
+  simdjson::dom::parser p;
+  // Each kind of scalar, a string that needs escapes, and one in UTF-8.
+  const std::string object =
+      R"({"metadata":{"name":"a\"b\\c\nd\u0001","namespace":"n\u00e9","generation":3,"big":18446744073709551615,)"
+      R"("neg":-12,"f":1.5e-7,"t":true,"no":false,"nil":null,"skip":"x","q":"say \"hi\"","c":"\t"}})";
+  FieldSelection fields({"metadata.name", "metadata.namespace", "metadata.generation", "metadata.big",
+                         "metadata.neg", "metadata.f", "metadata.t", "metadata.no", "metadata.nil",
+                         "metadata.q", "metadata.c"});
+  std::string out;
+  fields.prune(parse(p, object), out);
+  EXPECT_EQ(out, R"({"metadata":{"name":"a\"b\\c\nd\u0001","namespace":")"
+                 "n\xc3\xa9"
+                 R"(","generation":3,"big":18446744073709551615,"neg":-12,"f":1.5e-07,"t":true,"no":false,)"
+                 R"("nil":null,"q":"say \"hi\"","c":"\t"}})");
+  // What is kept parses to the same values.
+  simdjson::dom::parser q;
+  auto whole = parse(p, object);
+  auto kept = parse(q, out);
+  for (const char* key : {"name", "namespace", "generation", "big", "neg", "f", "t", "no", "q", "c"})
+    EXPECT_EQ(simdjson::minify(whole["metadata"][key]), simdjson::minify(kept["metadata"][key])) << key;
+}
+
 TEST(ObjectKeys, NamespacedAndClusterScoped) {
   simdjson::dom::parser p;
   EXPECT_EQ(object_key(parse(p, R"({"metadata":{"name":"node01"}})")), "node01");

@@ -87,7 +87,8 @@ std::vector<ConfiguredResource> select_configured_resources(
 
 void ConfigMetrics::write(const std::vector<ConfiguredResource>& resources,
                           const std::vector<std::vector<const ObjectCache*>>& caches,
-                          const std::function<void(const SampleOut&)>& sink) {
+                          const std::function<void(const SampleOut&)>& sink,
+                          const TransitionMetrics* transitions) {
   std::vector<std::string> errors;
   for (std::size_t r = 0; r < resources.size(); ++r) {
     const auto& spec = *resources[r].spec;
@@ -111,6 +112,7 @@ void ConfigMetrics::write(const std::vector<ConfiguredResource>& resources,
         if (parser_.parse(entry->second.fields).get(object) != simdjson::SUCCESS) continue;
         for (std::size_t m = 0; m < spec.metrics.size(); ++m) {
           const auto& metric = spec.metrics[m];
+          if (metric.each.type == crs::EachType::transition) continue;  // made of changes, not of objects
           errors.clear();
           crs::object_series(metric, object, series[m], errors);
           if (errors.empty()) continue;
@@ -126,6 +128,10 @@ void ConfigMetrics::write(const std::vector<ConfiguredResource>& resources,
     }
     for (std::size_t m = 0; m < spec.metrics.size(); ++m) {
       const auto& metric = spec.metrics[m];
+      if (metric.each.type == crs::EachType::transition) {
+        if (const TransitionHistogram* h = transitions ? transitions->histogram(metric) : nullptr) h->write(sink);
+        continue;
+      }
       if (metric.aggregate) crs::aggregate_series(*metric.aggregate, series[m]);
       SampleOut s;
       s.name = metric.name;

@@ -12,6 +12,7 @@
 #include "kv-watch/crs_config.hpp"
 #include "kv-watch/object_cache.hpp"
 #include "kv-watch/resource_types.hpp"
+#include "kv-watch/transitions.hpp"
 #include "sample_writer.hpp"
 
 namespace kv::watch {
@@ -60,10 +61,12 @@ class ConfigMetrics {
  public:
   // Writes every configured metric's series for the objects in `caches`
   // (index-aligned with `resources`; a resource watched per namespace has
-  // one cache per namespace, merged in key order).
+  // one cache per namespace, merged in key order), and the histograms of
+  // its Transition metrics from `transitions`, in the config's order.
   void write(const std::vector<ConfiguredResource>& resources,
              const std::vector<std::vector<const ObjectCache*>>& caches,
-             const std::function<void(const SampleOut&)>& sink);
+             const std::function<void(const SampleOut&)>& sink,
+             const TransitionMetrics* transitions = nullptr);
   // Series left out so far, per metric name.
   const std::map<std::string, std::uint64_t>& errors() const { return errors_; }
 

@@ -3,6 +3,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <set>
 
 namespace kv::watch::crs {
@@ -85,10 +87,92 @@ bool boolean(const YAML::Node& n, const std::string& file, const std::string& wh
   return v;
 }
 
+bool is_label_name(const std::string& s) {
+  if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+}
+
+// A path that must be given: `what` says what it is for, in the message
+// when it is missing.
+ValuePath required_path(const YAML::Node& parent, const char* key, const std::string& file, const std::string& w,
+                        const std::string& what) {
+  ValuePath p = path_of(parent[key], file, w + "." + key);
+  if (p.empty()) throw ConfigError(at(file, parent) + ": " + w + ": " + key + " is missing (" + what + ")");
+  return p;
+}
+
+// The label names a Transition gives: names Prometheus takes, and not le,
+// which its histogram buckets use.
+std::string transition_label(const YAML::Node& body, const char* key, const std::string& file,
+                             const std::string& w) {
+  std::string name = scalar(body[key], file, w + "." + key);
+  if (!body[key]) return name;
+  if (!is_label_name(name) || name.starts_with("__") || name == "le")
+    throw ConfigError(at(file, body[key]) + ": " + w + ": " + key + " must be a label name other than le, not \"" +
+                      name + "\"");
+  return name;
+}
+
+EachSpec parse_transition(const YAML::Node& body, const std::string& file, const std::string& w,
+                          std::vector<std::string>& warnings) {
+  check_keys(body, {"path", "timestamps", "from", "fromUnset", "labelName", "previousLabelName", "buckets"}, file, w,
+             warnings);
+  EachSpec spec;
+  spec.type = EachType::transition;
+  TransitionSpec& t = spec.transition;
+  spec.path = required_path(body, "path", file, w, "the value whose changes are observed, like [status, phase]");
+  auto ts = body["timestamps"];
+  if (!ts || !ts.IsMap())
+    throw ConfigError(at(file, ts ? ts : body) + ": " + w +
+                      ": timestamps must be a mapping of path (a list), key and time (in each element), like "
+                      "{path: [status, phaseTransitionTimestamps], key: [phase], time: [phaseTransitionTimestamp]}");
+  check_keys(ts, {"path", "key", "time"}, file, w + ".timestamps", warnings);
+  t.list = required_path(ts, "path", file, w + ".timestamps", "the list of times a value was entered");
+  t.key = required_path(ts, "key", file, w + ".timestamps", "the value an element is about, from the element");
+  t.time = required_path(ts, "time", file, w + ".timestamps", "when the value was entered, from the element");
+  auto from = body["from"];
+  if (!from || from.IsNull())
+    throw ConfigError(at(file, body) + ": " + w +
+                      ": from is missing (previous, or the path of a timestamp like [metadata, creationTimestamp])");
+  if (from.IsScalar()) {
+    if (from.Scalar() != "previous")
+      throw ConfigError(at(file, from) + ": " + w + ": from must be previous or a path like [metadata, "
+                        "creationTimestamp], not \"" + from.Scalar() + "\"");
+    t.from_previous = true;
+  } else {
+    t.from = path_of(from, file, w + ".from");
+    if (t.from.empty()) throw ConfigError(at(file, from) + ": " + w + ": from is an empty path");
+  }
+  t.from_unset = path_of(body["fromUnset"], file, w + ".fromUnset");
+  spec.label_name = transition_label(body, "labelName", file, w);
+  if (spec.label_name.empty())
+    throw ConfigError(at(file, body) + ": " + w + ": labelName is missing (the label that names the new value)");
+  t.previous_label = transition_label(body, "previousLabelName", file, w);
+  if (t.previous_label == spec.label_name)
+    throw ConfigError(at(file, body["previousLabelName"]) + ": " + w +
+                      ": previousLabelName and labelName are the same label");
+  auto buckets = body["buckets"];
+  if (!buckets || !buckets.IsSequence() || buckets.size() == 0)
+    throw ConfigError(at(file, buckets ? buckets : body) + ": " + w +
+                      ": buckets must be a list of the histogram's upper bounds in seconds, like [0.5, 1, 5]");
+  for (const auto& b : buckets) {
+    std::string text = b.IsScalar() ? b.Scalar() : std::string();
+    char* end = nullptr;
+    double v = text.empty() ? 0 : std::strtod(text.c_str(), &end);
+    if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(v))
+      throw ConfigError(at(file, b) + ": " + w + ": a bucket bound must be a finite number, not \"" + text + "\"");
+    if (!t.buckets.empty() && v <= t.buckets.back())
+      throw ConfigError(at(file, b) + ": " + w + ": bucket bounds must increase; " + text + " comes after " +
+                        go_format_float(t.buckets.back()));
+    t.buckets.push_back(v);
+  }
+  return spec;
+}
+
 EachSpec parse_each(const YAML::Node& each, const std::string& file, const std::string& entry,
                     std::vector<std::string>& warnings) {
   if (!each || !each.IsMap()) throw ConfigError(at(file, each) + ": " + entry + ": \"each\" is missing");
-  check_keys(each, {"type", "gauge", "stateSet", "info"}, file, entry + " each", warnings);
+  check_keys(each, {"type", "gauge", "stateSet", "info", "transition"}, file, entry + " each", warnings);
   std::string type = scalar(each["type"], file, entry + " each.type");
   std::transform(type.begin(), type.end(), type.begin(), ::tolower);
   EachSpec spec;
@@ -102,14 +186,18 @@ EachSpec parse_each(const YAML::Node& each, const std::string& file, const std::
   } else if (type == "info") {
     spec.type = EachType::info;
     body = each["info"];
+  } else if (type == "transition") {
+    spec.type = EachType::transition;
+    body = each["transition"];
   } else {
     throw ConfigError(at(file, each) + ": " + entry + ": unknown metric type \"" + type +
-                      "\" (want Gauge, StateSet or Info)");
+                      "\" (want Gauge, StateSet, Info or Transition)");
   }
   std::string block = type == "stateset" ? "stateSet" : type;
   if (!body || !body.IsMap())
     throw ConfigError(at(file, each) + ": " + entry + ": each." + block + " is missing");
   std::string w = entry + " each." + block;
+  if (spec.type == EachType::transition) return parse_transition(body, file, w, warnings);
   switch (spec.type) {
     case EachType::gauge:
       check_keys(body, {"path", "labelsFromPath", "valueFrom", "nilIsZero", "labelFromKey", "keyPrefix", "resourceUnits"},
@@ -120,6 +208,8 @@ EachSpec parse_each(const YAML::Node& each, const std::string& file, const std::
       break;
     case EachType::info:
       check_keys(body, {"path", "labelsFromPath", "labelFromKey", "keyPrefix"}, file, w, warnings);
+      break;
+    case EachType::transition:
       break;
   }
   spec.path = path_of(body["path"], file, w + ".path");
@@ -246,11 +336,6 @@ std::optional<ForEach> parse_for_each(const YAML::Node& n, const std::string& fi
   return f;
 }
 
-bool is_label_name(const std::string& s) {
-  if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
-}
-
 std::optional<MapLabels> parse_map_labels(const YAML::Node& n, const std::string& file, const std::string& entry,
                                           std::vector<std::string>& warnings) {
   if (!n || n.IsNull()) return std::nullopt;
@@ -281,6 +366,37 @@ std::optional<Aggregation> parse_aggregate(const YAML::Node& n, const std::strin
   else throw ConfigError(at(file, n) + ": " + entry + ": aggregate.op must be count, sum, max or min, not \"" + op + "\"");
   a.by = string_list(n["by"], file, entry + " aggregate.by");
   return a;
+}
+
+// What a Transition metric cannot have: its series are histograms of
+// changes, not of objects.
+void check_transition(const MetricSpec& spec, const YAML::Node& m, const std::string& file, const std::string& entry) {
+  if (spec.each.type != EachType::transition) return;
+  for (const char* key : {"forEach", "labelsFromMap", "aggregate"})
+    if (m[key] && !m[key].IsNull())
+      throw ConfigError(at(file, m[key]) + ": " + entry + ": " + key + " cannot be used with type Transition");
+  for (const auto& [name, _] : spec.labels)
+    if (name == "le")
+      throw ConfigError(spec.where + ": a Transition's labels cannot include le, which its buckets use");
+  if (spec.common_labels.count("le"))
+    throw ConfigError(spec.where + ": a Transition's labels cannot include le, which its buckets use");
+}
+
+// A histogram family is made by one Transition entry: a second metric of
+// the same name would be a second family of that name in a snapshot.
+void check_histogram_names(const MetricsConfig& config) {
+  std::map<std::string, const MetricSpec*> histograms;
+  for (const auto& r : config.resources)
+    for (const auto& m : r.metrics)
+      if (m.each.type == EachType::transition) histograms.try_emplace(m.name, &m);
+  for (const auto& r : config.resources)
+    for (const auto& m : r.metrics) {
+      auto it = histograms.find(m.name);
+      if (it != histograms.end() && it->second != &m)
+        throw ConfigError(m.where + ": " + m.name + " is also the Transition histogram of " +
+                          it->second->where.substr(0, it->second->where.find(": ")) +
+                          "; one entry makes a histogram family");
+    }
 }
 
 }  // namespace
@@ -366,10 +482,12 @@ MetricsConfig parse_metrics_config(const std::string& text, const std::string& f
         spec.when = parse_when(m["when"], file, mentry, config.warnings);
         spec.label_rules = parse_label_rules(m["labelValues"], file, mentry, config.warnings);
         spec.aggregate = parse_aggregate(m["aggregate"], file, mentry, config.warnings);
+        check_transition(spec, m, file, mentry);
         res.metrics.push_back(std::move(spec));
       }
       config.resources.push_back(std::move(res));
     }
+    check_histogram_names(config);
   } catch (const YAML::Exception& e) {
     throw ConfigError(file + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
   }
@@ -403,6 +521,12 @@ std::vector<std::string> fields_read(const ResourceSpec& resource) {
       // each and the element's labels read below each element.
       add({&m.for_each->path, &m.each.path});
       for (const auto& [_, p] : m.for_each->labels) add({&m.for_each->path, &p});
+    } else if (m.each.type == EachType::transition) {
+      // Paths from the object: the observed value, the list of times, the
+      // reference times. The list's elements are kept whole.
+      const auto& t = m.each.transition;
+      for (const ValuePath* p : {&m.each.path, &t.list, &t.from, &t.from_unset})
+        if (!p->empty()) add({p});
     } else {
       add({&m.each.path});  // what each-level paths read lies below it
     }

@@ -22,12 +22,34 @@ struct ConfigError : std::runtime_error {
 // config is loaded, "*" names keep their configured form.
 using LabelPaths = std::vector<std::pair<std::string, ValuePath>>;
 
-enum class EachType { gauge, state_set, info };
+// transition is kv-watch's extension: a histogram of the durations between
+// an object's changes of one value (kv-watch-config(5)).
+enum class EachType { gauge, state_set, info, transition };
 
 // resourceUnits (an extension): a map of Kubernetes resource names to
 // quantities, read as kube-state-metrics reads a container's requests and
 // limits (container) or a node's capacity and allocatable (node).
 enum class ResourceUnits { none, container, node };
+
+// Transition (an extension): when the value at EachSpec::path changes
+// between two versions of an object (the informer's update), the seconds
+// from a reference time to the time the object entered its new value are
+// observed into a histogram.
+struct TransitionSpec {
+  // Where the time of entering a value is read: the first element of the
+  // list at `list` whose `key` equals the value (as a label shows it), its
+  // `time` (RFC 3339).
+  ValuePath list, key, time;
+  // The reference: the previous value's entry in the same list, or a
+  // timestamp at `from` ...
+  bool from_previous = false;
+  ValuePath from;
+  // ... or, when the previous value is unset (absent or ""), the one at
+  // `from_unset` if given (else a change from unset is not observed).
+  ValuePath from_unset;
+  std::string previous_label;  // the label of the previous value; optional
+  std::vector<double> buckets;  // finite upper bounds, increasing
+};
 
 struct EachSpec {
   EachType type = EachType::gauge;
@@ -36,8 +58,9 @@ struct EachSpec {
   ValuePath value_from;
   std::string label_from_key;
   bool nil_is_zero = false;
-  std::string label_name;         // StateSet
+  std::string label_name;         // StateSet; Transition: the label of the new value
   std::vector<std::string> list;  // StateSet
+  TransitionSpec transition;      // Transition
   // Extensions, for a map with labelFromKey: only keys with this prefix,
   // which the label then goes without (Gauge, Info) ...
   std::string key_prefix;

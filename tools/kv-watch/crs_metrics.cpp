@@ -304,6 +304,8 @@ void each_series(Context& c, element root) {
         info_values(c, v, nullptr);
       }
       break;
+    case EachType::transition:
+      break;  // made of changes, not of objects (transitions.hpp)
   }
 }
 
@@ -330,6 +332,7 @@ void add_map_labels(const MapLabels& m, element object, Labels& out) {
 
 void object_series(const MetricSpec& metric, element object, std::vector<Series>& out,
                    std::vector<std::string>& errors) {
+  if (metric.each.type == EachType::transition) return;  // made of changes, not of objects
   if (!conditions_hold(metric.when, object)) return;
   // Room for the labels a series gets, so that adding them does not grow it.
   std::size_t hint = metric.common_labels.size() + metric.labels.size() + metric.each.labels.size() + 2;
@@ -365,6 +368,20 @@ void object_series(const MetricSpec& metric, element object, std::vector<Series>
     for (const auto& [k, v2] : family) out[i].labels.add(k, v2);
     apply_label_rules(metric.label_rules, out[i].labels);
   }
+}
+
+bool meets_conditions(const MetricSpec& metric, element object) { return conditions_hold(metric.when, object); }
+
+LabelSet transition_labels(const MetricSpec& metric, element object, std::string_view value,
+                           std::string_view previous) {
+  Labels labels(metric.common_labels);
+  add_path_labels(metric.labels, object, labels);
+  // The values are the series' own labels: they win over the family's.
+  if (!value.empty()) labels.set(metric.each.label_name, std::string(value));
+  if (!previous.empty() && !metric.each.transition.previous_label.empty())
+    labels.set(metric.each.transition.previous_label, std::string(previous));
+  apply_label_rules(metric.label_rules, labels);
+  return labels;
 }
 
 void aggregate_series(const Aggregation& a, std::vector<Series>& series) {

@@ -56,6 +56,16 @@ struct Series {
 void object_series(const MetricSpec& metric, simdjson::dom::element object, std::vector<Series>& out,
                    std::vector<std::string>& errors);
 
+// Whether the object meets the metric's `when` conditions.
+bool meets_conditions(const MetricSpec& metric, simdjson::dom::element object);
+
+// The labels of one observation of a Transition metric: `value` under
+// labelName and `previous` under previousLabelName (each left out when
+// empty, as Prometheus drops empty labels), over the metric's labels read
+// from `object` and its commonLabels; then labelValues.
+LabelSet transition_labels(const MetricSpec& metric, simdjson::dom::element object, std::string_view value,
+                           std::string_view previous);
+
 // Replaces `series` (all objects' series of one metric) by the groups of
 // an aggregate.
 void aggregate_series(const Aggregation& a, std::vector<Series>& series);

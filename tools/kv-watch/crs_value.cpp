@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <climits>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <stdexcept>
 
@@ -46,8 +47,9 @@ std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
   return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
 }
 
-// RFC 3339 as Go's time.Parse(time.RFC3339, s): whole seconds since the epoch.
-std::optional<double> parse_rfc3339(std::string_view s) {
+// RFC 3339 as Go's time.Parse(time.RFC3339, s): whole seconds since the
+// epoch and nanoseconds.
+std::optional<KubeTime> parse_rfc3339(std::string_view s) {
   auto digits = [&](std::size_t pos, std::size_t n, int& out) {
     if (pos + n > s.size()) return false;
     out = 0;
@@ -67,11 +69,16 @@ std::optional<double> parse_rfc3339(std::string_view s) {
   bool leap = (Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0;
   if (D > month_days[M - 1] || (M == 2 && D == 29 && !leap)) return std::nullopt;
   std::size_t pos = 19;
+  std::int32_t nanos = 0;
   if (pos < s.size() && s[pos] == '.') {
     ++pos;
     std::size_t start = pos;
-    while (pos < s.size() && std::isdigit(static_cast<unsigned char>(s[pos]))) ++pos;
+    while (pos < s.size() && std::isdigit(static_cast<unsigned char>(s[pos]))) {
+      if (pos - start < 9) nanos = nanos * 10 + (s[pos] - '0');  // Go drops digits past nanoseconds
+      ++pos;
+    }
     if (pos == start) return std::nullopt;
+    for (std::size_t n = pos - start; n < 9; ++n) nanos *= 10;
   }
   std::int64_t offset = 0;
   if (pos < s.size() && s[pos] == 'Z') {
@@ -87,8 +94,7 @@ std::optional<double> parse_rfc3339(std::string_view s) {
     return std::nullopt;
   }
   if (pos != s.size()) return std::nullopt;
-  std::int64_t t = days_from_civil(Y, M, D) * 86400 + h * 3600 + m * 60 + sec - offset;
-  return static_cast<double>(t);
+  return KubeTime{days_from_civil(Y, M, D) * 86400 + h * 3600 + m * 60 + sec - offset, nanos};
 }
 
 // strconv.ParseFloat: decimal or hex-with-exponent floats, inf, infinity
@@ -442,7 +448,7 @@ std::optional<double> string_to_float64(std::string_view s) {
   std::string l = lower_ascii(s);
   if (l == "true" || l == "yes") return 1.0;
   if (l == "false" || l == "no" || l == "unknown") return 0.0;
-  if (auto t = parse_rfc3339(s)) return t;
+  if (auto t = parse_rfc3339(s)) return static_cast<double>(t->seconds);  // kube-state-metrics' Unix()
   if (auto q = parse_quantity(s)) return q;
   if (s.size() >= 2 && s.back() == '%' &&
       std::all_of(s.begin(), s.end() - 1, [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
@@ -613,6 +619,19 @@ std::vector<std::string> kube_map_label_names(std::string_view prefix, const std
     names.push_back(std::move(name));
   }
   return names;
+}
+
+std::optional<KubeTime> parse_kube_time(std::string_view s) { return parse_rfc3339(s); }
+
+double seconds_between(KubeTime from, KubeTime to) {
+  // Go's Time.Sub: a Duration of int64 nanoseconds, saturated; then
+  // Duration.Seconds().
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
+  __int128 ns = (static_cast<__int128>(to.seconds) - from.seconds) * 1'000'000'000 + (to.nanos - from.nanos);
+  std::int64_t d = ns > kMax ? kMax : ns < kMin ? kMin : static_cast<std::int64_t>(ns);
+  std::int64_t whole = d / 1'000'000'000, rest = d % 1'000'000'000;
+  return static_cast<double>(whole) + static_cast<double>(rest) / 1e9;
 }
 
 }  // namespace kv::watch::crs

@@ -47,6 +47,17 @@ bool is_null(simdjson::dom::element e);
 std::optional<double> to_float64(simdjson::dom::element value, std::string* error = nullptr);
 std::optional<double> string_to_float64(std::string_view s);
 
+// A Kubernetes time (metav1.Time: RFC 3339, as Go's time.Parse reads it):
+// seconds since the epoch and nanoseconds; nullopt when it is not one.
+struct KubeTime {
+  std::int64_t seconds = 0;
+  std::int32_t nanos = 0;
+};
+std::optional<KubeTime> parse_kube_time(std::string_view s);
+// to - from in seconds, as Go's to.Sub(from).Seconds() (nanoseconds,
+// saturated at about 292 years).
+double seconds_between(KubeTime from, KubeTime to);
+
 // A Kubernetes quantity ("250m", "5Gi", "1.5e3") as apimachinery's
 // AsApproximateFloat64 gives it; nullopt when it is not one.
 std::optional<double> parse_quantity(std::string_view s);

@@ -71,14 +71,14 @@ std::string_view restart_reason_name(RestartReason r) {
 
 Informer::Informer(ResourceType type, InformerSettings settings, const KubeAccess& access,
                    std::shared_ptr<BearerToken> token, FieldSelection fields, ChangeHandler on_change,
-                   bool want_objects, StopSignal& stop)
+                   bool want_objects, StopSignal& stop, std::shared_ptr<UpdateObserver> observer)
     : type_(std::move(type)),
       settings_(std::move(settings)),
       ns_(type_.namespaced ? settings_.ns : std::string()),
       name_(ns_.empty() ? type_.id() : type_.id() + " in namespace " + ns_),
       access_(access),
       token_(std::move(token)),
-      cache_(std::move(fields)),
+      cache_(std::move(fields), std::move(observer)),
       on_change_(std::move(on_change)),
       want_objects_(want_objects),
       stop_(stop) {}

@@ -96,9 +96,10 @@ using ChangeHandler =
 
 class Informer {
  public:
+  // `observer` is told of the cached objects' updates (object_cache.hpp).
   Informer(ResourceType type, InformerSettings settings, const KubeAccess& access,
            std::shared_ptr<BearerToken> token, FieldSelection fields, ChangeHandler on_change,
-           bool want_objects, StopSignal& stop);
+           bool want_objects, StopSignal& stop, std::shared_ptr<UpdateObserver> observer = nullptr);
   ~Informer();
   void start();
   void join();

@@ -64,6 +64,10 @@ struct Settings {
   std::string log_level = "info";
 };
 
+void write_error_counts(const ConfigMetrics& metrics, const TransitionMetrics& transitions,
+                        const std::function<void(const SampleOut&)>& sink);
+std::vector<const crs::ResourceSpec*> resource_specs(const std::vector<ConfiguredResource>& resources);
+
 // Replays a recording as events, keeping only the asked-for resources.
 int replay_events(const Settings& s, const std::set<std::string>& wanted) {
   EventWriter out(STDOUT_FILENO);
@@ -102,14 +106,21 @@ std::optional<crs::MetricsConfig> load_config(const std::string& path) {
 }
 
 // One snapshot of a config's metrics from a recording of events.
+// The events go through the caches as an informer's would, so that the
+// Transition metrics observe the recorded updates.
 int replay_config(const Settings& s, const std::vector<ConfiguredResource>& resources) {
+  TransitionMetrics transitions(resource_specs(resources));
   std::vector<std::unique_ptr<ObjectCache>> caches;
   std::vector<std::vector<const ObjectCache*>> views;
   for (const auto& r : resources) {
-    caches.push_back(std::make_unique<ObjectCache>(FieldSelection(crs::fields_read(*r.spec))));
+    caches.push_back(
+        std::make_unique<ObjectCache>(FieldSelection(crs::fields_read(*r.spec)), transitions.observer(*r.spec)));
     views.push_back({caches.back().get()});
   }
+  std::size_t events = 0;
+  auto e0 = std::chrono::steady_clock::now();
   std::size_t bad = read_event_recording(s.replay, [&](const ReplayedEvent& e) {
+    ++events;
     std::string_view api_version, kind;
     bool typed = e.object["apiVersion"].get(api_version) == simdjson::SUCCESS &&
                  e.object["kind"].get(kind) == simdjson::SUCCESS;
@@ -121,15 +132,19 @@ int replay_config(const Settings& s, const std::vector<ConfiguredResource>& reso
       else caches[i]->upsert(e.object);
     }
   });
+  spdlog::debug("replay: {} events read and applied in {:.1f} ms", events,
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - e0).count());
   SampleWriter out(STDOUT_FILENO);
   ConfigMetrics metrics;
   std::size_t series = 0, objects = 0;
   for (const auto& c : caches) objects += c->size();
   auto t0 = std::chrono::steady_clock::now();
-  metrics.write(resources, views, [&](const SampleOut& x) {
+  auto sink = [&](const SampleOut& x) {
     ++series;
     out.write(x);
-  });
+  };
+  metrics.write(resources, views, sink, &transitions);
+  write_error_counts(metrics, transitions, sink);
   out.end_snapshot(kProducer, now_ms());
   spdlog::debug("snapshot: {} series from {} objects in {:.1f} ms", series, objects,
                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
@@ -201,10 +216,21 @@ int run_replay(const std::function<int()>& replay) {
   }
 }
 
-void write_error_counts(const ConfigMetrics& metrics, const std::function<void(const SampleOut&)>& sink) {
-  for (const auto& [name, count] : metrics.errors())
+// kv_watch_metric_errors_total: series left out of snapshots and
+// observations left out of Transition histograms, per metric.
+void write_error_counts(const ConfigMetrics& metrics, const TransitionMetrics& transitions,
+                        const std::function<void(const SampleOut&)>& sink) {
+  std::map<std::string, std::uint64_t> errors = metrics.errors();
+  transitions.add_errors(errors);
+  for (const auto& [name, count] : errors)
     sink(catalog_sample<SampleOut>(MetricId::kv_watch_metric_errors_total, SampleOut::Labels{{"metric", name}},
                                    static_cast<double>(count)));
+}
+
+std::vector<const crs::ResourceSpec*> resource_specs(const std::vector<ConfiguredResource>& resources) {
+  std::vector<const crs::ResourceSpec*> out;
+  for (const auto& r : resources) out.push_back(r.spec);
+  return out;
 }
 
 }  // namespace
@@ -418,14 +444,18 @@ int main(int argc, char** argv) {
     return *discovered;
   };
   std::vector<ConfiguredResource> configured;
+  std::vector<std::shared_ptr<UpdateObserver>> observers;
+  TransitionMetrics transitions;
   if (config) {
     int status;
     auto picked = configured_resources(app, s, *config, KindLookup::discovery, discover, status);
     if (!picked) return status;
     configured = std::move(*picked);
+    transitions = TransitionMetrics(resource_specs(configured));
     for (const auto& c : configured) {
       types.push_back(c.type);
       fields.emplace_back(crs::fields_read(*c.spec));
+      observers.push_back(transitions.observer(*c.spec));
     }
   }
   for (const auto& name : s.resources) {
@@ -442,6 +472,7 @@ int main(int argc, char** argv) {
     if (std::none_of(types.begin(), types.end(), [&](const auto& t) { return t.id() == type->id(); })) {
       types.push_back(*type);
       fields.emplace_back();
+      observers.emplace_back();
     }
   }
 
@@ -484,7 +515,7 @@ int main(int argc, char** argv) {
       InformerSettings settings = base;
       settings.ns = ns;
       informers.push_back(std::make_unique<Informer>(types[i], settings, access, token, fields[i], on_change,
-                                                     s.events, stop));
+                                                     s.events, stop, observers[i]));
       informers_of[i].push_back(informers.back().get());
     }
   }
@@ -509,9 +540,9 @@ int main(int argc, char** argv) {
       ready.push_back(configured[i]);
       caches.push_back(std::move(synced));
     }
-    config_metrics.write(ready, caches, sink);
+    config_metrics.write(ready, caches, sink, &transitions);
     emit_self_metrics(informers, now_ms(), started_ms, sink);
-    write_error_counts(config_metrics, sink);
+    write_error_counts(config_metrics, transitions, sink);
     samples.end_snapshot(kProducer, now_ms());
   };
   int exit_code = kExitOk;

@@ -1,5 +1,8 @@
 #include "kv-watch/object_cache.hpp"
 
+#include <algorithm>
+#include <charconv>
+
 #include "sample_writer.hpp"
 
 namespace kv::watch {
@@ -43,10 +46,52 @@ void FieldSelection::prune(simdjson::dom::element value, std::string& out) const
   prune(root_, value, out);
 }
 
+namespace {
+
+// A value as compact JSON. Scalars, most of the fields kept, are written
+// here: simdjson::minify builds each in a buffer of its own (a malloc and a
+// copy per field, on every event).
+void append_value(simdjson::dom::element value, std::string& out) {
+  using simdjson::dom::element_type;
+  char buf[24];
+  switch (value.type()) {
+    case element_type::STRING: {
+      std::string_view text = value.get_string().value_unsafe();
+      // Most need no escape (and simdjson has checked the UTF-8): one copy.
+      if (std::none_of(text.begin(), text.end(), [](char c) {
+            return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
+          })) {
+        out += '"';
+        out.append(text);
+        out += '"';
+      } else {
+        append_json_string(out, text);
+      }
+      return;
+    }
+    case element_type::INT64:
+      out.append(buf, std::to_chars(buf, buf + sizeof buf, value.get_int64().value_unsafe()).ptr);
+      return;
+    case element_type::UINT64:
+      out.append(buf, std::to_chars(buf, buf + sizeof buf, value.get_uint64().value_unsafe()).ptr);
+      return;
+    case element_type::BOOL:
+      out += value.get_bool().value_unsafe() ? "true" : "false";
+      return;
+    case element_type::NULL_VALUE:
+      out += "null";
+      return;
+    default:  // objects, arrays, and doubles in simdjson's shortest form
+      out += simdjson::minify(value);
+  }
+}
+
+}  // namespace
+
 void FieldSelection::prune(const Node& node, simdjson::dom::element value, std::string& out) {
   using simdjson::dom::element_type;
   if (node.whole) {
-    out += simdjson::minify(value);
+    append_value(value, out);
     return;
   }
   if (value.type() == element_type::ARRAY) {
@@ -62,7 +107,7 @@ void FieldSelection::prune(const Node& node, simdjson::dom::element value, std::
   }
   if (value.type() != element_type::OBJECT) {
     // A scalar where the selection expected more: keep it, it is small.
-    out += simdjson::minify(value);
+    append_value(value, out);
     return;
   }
   out += '{';
@@ -100,12 +145,25 @@ std::optional<EventType> ObjectCache::upsert(simdjson::dom::element object) {
   std::string_view rv = object_resource_version(object);
   std::string fields;
   fields_.prune(object, fields);
-  std::lock_guard lock(mu_);
-  auto [it, inserted] = objects_.try_emplace(std::move(key));
-  if (!inserted && !rv.empty() && it->second.resource_version == rv) return std::nullopt;
-  it->second.resource_version.assign(rv);
-  it->second.fields = std::move(fields);
-  it->second.fields.shrink_to_fit();
+  std::string digest, old_digest;
+  if (observer_) observer_->digest(object, digest);
+  bool changed = false;
+  bool inserted;
+  {
+    std::lock_guard lock(mu_);
+    auto [it, added] = objects_.try_emplace(std::move(key));
+    inserted = added;
+    if (!inserted && !rv.empty() && it->second.resource_version == rv) return std::nullopt;
+    it->second.resource_version.assign(rv);
+    it->second.fields = std::move(fields);
+    it->second.fields.shrink_to_fit();
+    if (observer_) {
+      changed = !inserted && it->second.digest != digest;
+      if (changed) old_digest = std::move(it->second.digest);
+      it->second.digest = digest;
+    }
+  }
+  if (changed) observer_->updated(old_digest, digest, object);
   return inserted ? EventType::added : EventType::modified;
 }
 

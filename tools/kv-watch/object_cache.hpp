@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -43,18 +44,41 @@ class FieldSelection {
 std::string object_key(simdjson::dom::element object);
 std::string_view object_resource_version(simdjson::dom::element object);
 
+// Told of every new version of an object the cache holds: what an
+// informer's update handler sees (client-go's OnUpdate with the old and the
+// new object). Objects first cached (the initial list, an ADDED, a MODIFIED
+// of an object not cached, a relist's new objects) are not updates.
+//
+// The cache keeps, with each object, the observer's digest of its version
+// (the part of the pruned copy the observer compares, such as its phase),
+// so that comparing needs no parse of the old copy.
+class UpdateObserver {
+ public:
+  virtual ~UpdateObserver() = default;
+  // Appends the digest of a version to `out`.
+  virtual void digest(simdjson::dom::element object, std::string& out) const = 0;
+  // `object` replaces a cached version of digest `old_digest` with one of
+  // digest `new_digest`; called only when they differ, outside the cache's
+  // lock, possibly from several informers' threads at once.
+  virtual void updated(std::string_view old_digest, std::string_view new_digest,
+                       simdjson::dom::element object) = 0;
+};
+
 struct CachedObject {
   std::string resource_version;
   std::string fields;  // pruned JSON
+  std::string digest;  // the UpdateObserver's, if there is one
 };
 
 // One resource's objects. Not locked: the informer that owns it serialises
 // changes, readers lock `mutex()`.
 class ObjectCache {
  public:
-  explicit ObjectCache(FieldSelection fields) : fields_(std::move(fields)) {}
+  explicit ObjectCache(FieldSelection fields, std::shared_ptr<UpdateObserver> observer = nullptr)
+      : fields_(std::move(fields)), observer_(std::move(observer)) {}
 
-  // ADDED or MODIFIED, or nullopt when this version is already cached.
+  // ADDED or MODIFIED, or nullopt when this version is already cached. A
+  // MODIFIED goes to the observer when its digest changed.
   std::optional<EventType> upsert(simdjson::dom::element object);
   // The pruned copy of what was removed, or nullopt when it was not cached.
   std::optional<std::string> erase(const std::string& key);
@@ -67,6 +91,7 @@ class ObjectCache {
 
  private:
   FieldSelection fields_;
+  std::shared_ptr<UpdateObserver> observer_;
   std::unordered_map<std::string, CachedObject> objects_;
   mutable std::mutex mu_;
 };
