@@ -189,3 +189,23 @@ PY
   # It warns about unknown keys and still exits 0: a clean run says nothing.
   [ -z "$output" ] || flunk "$output"
 }
+
+@test "deploy-manifests: the switch-over ServiceMonitor drops only families the tools are seen to make" {
+  local regex made
+  regex="$(python3 -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["spec"]["endpoints"][0]["metricRelabelings"][0]["regex"])' \
+    "$MANIFESTS/migration/kubevirt-components-servicemonitor.yaml")"
+  [ -n "$regex" ]
+  # The series names the golden cases show kv-watch's kubevirt config and
+  # kv-domstats writing (a histogram as its _bucket, _sum and _count).
+  made="$(cat "$KV_ROOT"/tests/cases/kv-watch/kubevirt-*/expected.out "$KV_ROOT"/tests/cases/kv-domstats/*/expected.out |
+    jq -r 'select(.name) | if .type == "histogram" then .name + ("_bucket", "_sum", "_count") else .name end' | sort -u)"
+  local name missing=()
+  for name in ${regex//|/ }; do
+    grep -qx "$name" <<<"$made" || missing+=("$name")
+  done
+  [ ${#missing[@]} -eq 0 ] || flunk "dropped from KubeVirt's scrape, but no golden case shows the toolkit making: ${missing[*]}"
+  # KubeVirt's own component metrics, which the rules read, stay.
+  for name in kubevirt_virt_controller_ready_status kubevirt_virt_handler_up kubevirt_workqueue_depth; do
+    [[ "|$regex|" != *"|$name|"* ]] || flunk "drops $name"
+  done
+}
