@@ -22,6 +22,7 @@
 #include "exit_codes.hpp"
 #include "kv-domstats/collector.hpp"
 #include "kv-domstats/domain_metrics.hpp"
+#include "kv-domstats/domain_workers.hpp"
 #include "kv-domstats/ephemeral.hpp"
 #include "kv-domstats/guest_agent.hpp"
 #include "kv-domstats/raw_records.hpp"
@@ -185,7 +186,6 @@ int main(int argc, char** argv) {
   // libvirt takes the agent timeout in whole seconds: round up.
   agent_options.timeout = std::chrono::ceil<std::chrono::seconds>(*agent_timeout);
   agent_options.interval = *agent_interval;
-  agent_options.max_in_flight = s.collector.max_in_flight;
   if (s.collector.uris.empty() && s.collector.socket_glob.empty())
     s.collector.uris.push_back("qemu:///system");
   setup_logging(kTool, s.log_level);
@@ -199,7 +199,8 @@ int main(int argc, char** argv) {
     if (!s.replay.empty()) {
       read_raw_recording(s.replay, [&](RawCycle& cycle) {
         std::vector<DomainResult> domains;
-        for (auto& r : cycle.domains) domains.push_back({std::move(r), 0, false, std::nullopt});
+        for (auto& r : cycle.domains)
+          domains.push_back({std::move(r), 0, false, std::nullopt});
         sort_domains(domains);
         if (s.raw) write_raw(domains);
         else write_snapshot(out, domains, nullptr, s);
@@ -208,19 +209,21 @@ int main(int argc, char** argv) {
     }
     Collector collector(s.collector);
     EphemeralMemory ephemeral(*keep_ephemeral);
-    std::optional<GuestAgentPoller> agents;
-    if (s.guest_agent) agents.emplace(agent_options);
+    std::vector<std::shared_ptr<const DomainTask>> tasks;
+    if (s.guest_agent) tasks.push_back(make_guest_agent_task(agent_options));
+    std::optional<DomainWorkers> workers;
+    if (!tasks.empty()) workers.emplace(std::move(tasks), s.collector.max_in_flight);
     for (;;) {
       auto cycle_start = std::chrono::steady_clock::now();
       CycleResult cycle = collector.collect();
-      if (agents) {
-        agents->update(cycle.domains);
-        // One snapshot only: give the agents their own timeout to answer,
+      if (workers) {
+        workers->update(cycle.domains);
+        // One snapshot only: give the refreshes it started their time
         // within the cycle's deadline.
         if (s.once) {
-          agents->wait(std::min(cycle_start + *timeout,
-                                std::chrono::steady_clock::now() + agent_options.timeout));
-          agents->update(cycle.domains);
+          workers->wait(std::min(cycle_start + *timeout,
+                                 std::chrono::steady_clock::now() + workers->once_wait()));
+          workers->update(cycle.domains);
         }
       }
       for (const auto& src : cycle.sources) {
