@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include <spdlog/spdlog.h>
+
 #include "clock.hpp"
 
 namespace kv::domstats {
@@ -19,7 +21,7 @@ constexpr std::chrono::milliseconds kMaxBackoff{60000};
 
 struct Collector::Read {
   bool done = false;
-  std::vector<DomainRecord> records;
+  LibvirtReader::Result result;
   std::string error;
   double seconds = 0;
 };
@@ -50,10 +52,16 @@ std::vector<std::string> Collector::current_uris() const {
 void Collector::finish(Source& source, Read& read) {
   SourceStatus& st = source.status;
   st.read_seconds = read.seconds;
+  if (!read.result.capabilities_error.empty()) {
+    ++st.capabilities_errors_total;
+    spdlog::warn("{}", read.result.capabilities_error);
+  }
+  if (read.result.deprecated_machine_types)
+    source.deprecated_machine_types = std::move(read.result.deprecated_machine_types);
   if (read.error.empty()) {
     st.up = true;
     st.error.clear();
-    source.last = std::move(read.records);
+    source.last = std::move(read.result.records);
     source.last_ms = now_ms();
     source.backoff = std::chrono::milliseconds(0);
   } else {
@@ -72,15 +80,15 @@ void Collector::start(Slot& slot, const std::string& uri, bool bulk_only) {
   slot.running = read;
   std::thread([read, reader = slot.reader, bulk_only, mu = mu_, cv = cv_] {
     auto t0 = Clock::now();
-    std::vector<DomainRecord> records;
+    LibvirtReader::Result result;
     std::string error;
     try {
-      records = reader->read(bulk_only);
+      result = reader->read(bulk_only);
     } catch (const std::exception& e) {
       error = e.what();
     }
     std::lock_guard done_lock(*mu);
-    read->records = std::move(records);
+    read->result = std::move(result);
     read->error = std::move(error);
     read->seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     read->done = true;
@@ -152,6 +160,7 @@ CycleResult Collector::collect() {
     bool stale = !fresh && any_running;
     for (const auto& r : s.last) result.domains.push_back({r, s.last_ms, stale, std::nullopt});
     s.status.domains = s.last.size();
+    if (s.deprecated_machine_types) result.hosts.push_back({uri, *s.deprecated_machine_types});
     result.sources.push_back(s.status);
   }
   result.seconds = std::chrono::duration<double>(Clock::now() - begin).count();

@@ -8,6 +8,9 @@
 // returns the others at once. Only when both connections are stuck does the
 // source keep its domains' last good records, marked stale. A source that
 // fails is retried with exponential backoff.
+//
+// Each connection reads its host capabilities once, for the deprecated
+// machine types.
 #pragma once
 
 #include <chrono>
@@ -49,11 +52,13 @@ struct SourceStatus {
   double read_seconds = 0;  // duration of the last finished read
   std::uint64_t errors_total = 0;
   std::size_t domains = 0;
+  std::uint64_t capabilities_errors_total = 0;
 };
 
 struct CycleResult {
   std::vector<DomainResult> domains;  // by source, then domain name
   std::vector<SourceStatus> sources;  // by URI
+  std::vector<HostRecord> hosts;      // by URI, the sources whose capabilities are known
   double seconds = 0;
 };
 
@@ -78,6 +83,7 @@ class Collector {
     SourceStatus status;
     std::chrono::steady_clock::time_point next_attempt{};
     std::chrono::milliseconds backoff{0};
+    std::optional<std::vector<std::string>> deprecated_machine_types;
   };
   std::vector<std::string> current_uris() const;
   void finish(Source& source, Read& read);

@@ -264,4 +264,15 @@ std::size_t map_domain(const DomainRecord& r, const MappingOptions& options,
   return out.count();
 }
 
+std::size_t map_hosts(const std::vector<HostRecord>& hosts, const std::string& node,
+                      const SampleSink& sink) {
+  std::set<std::string_view> types;
+  for (const auto& h : hosts)
+    for (const auto& t : h.deprecated_machine_types) types.insert(t);
+  for (std::string_view t : types)
+    sink(catalog_sample<SampleOut>(MetricId::kubevirt_node_deprecated_machine_types,
+                                   SampleOut::Labels{{"machine_type", t}, {"node", node}}, 1));
+  return types.size();
+}
+
 }  // namespace kv::domstats

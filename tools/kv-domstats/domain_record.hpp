@@ -61,4 +61,12 @@ struct DomainRecord {
   std::optional<GuestAgentData> guest;
 };
 
+// What kv-domstats reads from a connection's host capabilities
+// (virConnectGetCapabilities), once per connection.
+struct HostRecord {
+  std::string source;
+  // <guest><arch><machine deprecated='yes'>, sorted, each name once.
+  std::vector<std::string> deprecated_machine_types;
+};
+
 }  // namespace kv::domstats

@@ -77,16 +77,19 @@ void sort_domains(std::vector<DomainResult>& domains) {
 }
 
 void write_snapshot(SampleWriter& out, const std::vector<DomainResult>& domains,
-                    const CycleResult* cycle, const Settings& s) {
+                    const std::vector<HostRecord>& hosts, const CycleResult* cycle,
+                    const Settings& s) {
   SampleSink sink = [&](const SampleOut& sample) { out.write(sample); };
   for (const auto& d : domains) map_domain(d.record, s.mapping, sink);
+  map_hosts(hosts, s.mapping.node, sink);
   if (cycle && s.self_metrics) emit_self_metrics(*cycle, s.mapping.node, sink);
   out.end_snapshot(kProducer, now_ms());
 }
 
-void write_raw(const std::vector<DomainResult>& domains) {
+void write_raw(const std::vector<DomainResult>& domains, const std::vector<HostRecord>& hosts) {
   std::string buf;
   for (const auto& d : domains) append_raw_record(buf, d.record);
+  for (const auto& h : hosts) append_raw_host(buf, h);
   append_raw_cycle_end(buf);
   write_all(STDOUT_FILENO, buf);
 }
@@ -202,8 +205,8 @@ int main(int argc, char** argv) {
         for (auto& r : cycle.domains)
           domains.push_back({std::move(r), 0, false, std::nullopt});
         sort_domains(domains);
-        if (s.raw) write_raw(domains);
-        else write_snapshot(out, domains, nullptr, s);
+        if (s.raw) write_raw(domains, cycle.hosts);
+        else write_snapshot(out, domains, cycle.hosts, nullptr, s);
       });
       return kExitOk;
     }
@@ -233,8 +236,8 @@ int main(int argc, char** argv) {
       }
       sort_domains(cycle.domains);
       if (keep_ephemeral->count() > 0) ephemeral.apply(cycle.domains, now_ms());
-      if (s.raw) write_raw(cycle.domains);
-      else write_snapshot(out, cycle.domains, &cycle, s);
+      if (s.raw) write_raw(cycle.domains, cycle.hosts);
+      else write_snapshot(out, cycle.domains, cycle.hosts, &cycle, s);
       if (s.once) break;
       auto wait = *interval - std::chrono::duration_cast<std::chrono::milliseconds>(
                                   std::chrono::steady_clock::now() - cycle_start);

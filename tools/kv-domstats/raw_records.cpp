@@ -79,6 +79,29 @@ GuestAgentData to_guest(dom::element e) {
   return guest;
 }
 
+std::string string_of(dom::element v, std::string_view key) {
+  std::string_view s;
+  if (v.get_string().get(s)) throw std::runtime_error("\"" + std::string(key) + "\" must be a string");
+  return std::string(s);
+}
+
+HostRecord to_host(dom::object obj) {
+  HostRecord h;
+  for (auto field : obj) {
+    std::string_view key = field.key;
+    dom::element v = field.value;
+    if (key == "host") {
+      h.source = string_of(v, key);
+    } else if (key == "deprecated_machine_types") {
+      dom::array names;
+      if (v.get_array().get(names))
+        throw std::runtime_error("\"deprecated_machine_types\" must be an array of names");
+      for (dom::element n : names) h.deprecated_machine_types.push_back(string_of(n, "deprecated_machine_types"));
+    }
+  }
+  return h;
+}
+
 DomainRecord to_record(dom::object obj) {
   DomainRecord r;
   for (auto field : obj) {
@@ -159,6 +182,17 @@ void append_raw_record(std::string& out, const DomainRecord& r) {
   out += "}\n";
 }
 
+void append_raw_host(std::string& out, const HostRecord& h) {
+  out += "{\"host\":";
+  append_json_string(out, h.source);
+  out += ",\"deprecated_machine_types\":[";
+  for (std::size_t i = 0; i < h.deprecated_machine_types.size(); ++i) {
+    if (i) out += ',';
+    append_json_string(out, h.deprecated_machine_types[i]);
+  }
+  out += "]}\n";
+}
+
 void append_raw_cycle_end(std::string& out) { out += "{\"end\":\"kv-domstats-raw\"}\n"; }
 
 void read_raw_recording(const std::string& path,
@@ -180,17 +214,24 @@ void read_raw_recording(const std::string& path,
       dom::object obj;
       if (doc.get_object().get(obj)) throw std::runtime_error("a record must be a JSON object");
       end = obj.at_key("end").error() == simdjson::SUCCESS;
-      if (!end) cycle.domains.push_back(to_record(obj));
+      auto has = [&](const char* key) { return obj.at_key(key).error() == simdjson::SUCCESS; };
+      if (end) {
+        // closes the cycle, below
+      } else if (has("host")) {
+        cycle.hosts.push_back(to_host(obj));
+      } else {
+        cycle.domains.push_back(to_record(obj));
+      }
     } catch (const std::runtime_error& e) {
       throw std::runtime_error(path + ":" + std::to_string(number) + ": " + e.what());
     }
     // Outside the try: errors of the consumer (a closed stdout) are its own.
     if (end) {
       on_cycle(cycle);
-      cycle.domains.clear();
+      cycle = RawCycle{};
     }
   }
-  if (!cycle.domains.empty()) on_cycle(cycle);
+  if (!cycle.empty()) on_cycle(cycle);
 }
 
 }  // namespace kv::domstats

@@ -3,6 +3,9 @@
 // cycle closed by {"end":"kv-domstats-raw"}. --raw writes it for debugging
 // and for recording fixtures; --replay reads it back in place of libvirt,
 // so golden tests need neither libvirt nor QEMU.
+//
+// Besides the domains, a cycle has a line per connection whose host
+// capabilities are known ({"host":URI,"deprecated_machine_types":[...]}).
 #pragma once
 
 #include <functional>
@@ -15,11 +18,14 @@
 namespace kv::domstats {
 
 void append_raw_record(std::string& out, const DomainRecord& record);
+void append_raw_host(std::string& out, const HostRecord& host);
 void append_raw_cycle_end(std::string& out);
 
-// One cycle of a recording, or the reason the line could not be read.
+// One cycle of a recording.
 struct RawCycle {
   std::vector<DomainRecord> domains;
+  std::vector<HostRecord> hosts;
+  bool empty() const { return domains.empty() && hosts.empty(); }
 };
 
 // Reads a recording; calls `on_cycle` at every cycle end (and for the

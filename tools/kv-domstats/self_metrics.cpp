@@ -64,6 +64,8 @@ void emit_self_metrics(const CycleResult& cycle, const std::string& node,
     emit(MetricId::kv_domstats_source_read_duration_seconds, labels, s.read_seconds);
     emit(MetricId::kv_domstats_source_domains, labels, static_cast<double>(s.domains));
     emit(MetricId::kv_domstats_foreign_domains, labels, static_cast<double>(foreign[s.uri]));
+    emit(MetricId::kv_domstats_source_capabilities_errors_total, labels,
+         static_cast<double>(s.capabilities_errors_total));
   }
   emit(MetricId::kv_domstats_cycle_duration_seconds, {}, cycle.seconds);
 }
