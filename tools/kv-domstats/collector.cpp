@@ -19,6 +19,10 @@ constexpr std::chrono::milliseconds kFirstBackoff{1000};
 constexpr std::chrono::milliseconds kMaxBackoff{60000};
 }  // namespace
 
+// Crashes are taken this long after they came: libvirt writes the panic to
+// the domain log just after it sends the event.
+constexpr std::chrono::milliseconds kPanicLogGrace{1000};
+
 struct Collector::Read {
   bool done = false;
   LibvirtReader::Result result;
@@ -96,6 +100,43 @@ void Collector::start(Slot& slot, const std::string& uri, bool bulk_only) {
   }).detach();
 }
 
+void Collector::watch_events(const std::string& uri, Source& s) {
+  auto now = Clock::now();
+  if (s.events && s.events->state() == EventWatch::State::down) {
+    if (auto error = s.events->error(); !error.empty()) spdlog::warn("{}", error);
+    s.events_backoff = std::min(kMaxBackoff, s.events_backoff.count() ? s.events_backoff * 2
+                                                                      : kFirstBackoff);
+    s.events_next_attempt = now + s.events_backoff;
+    s.events.reset();  // closes it, on a thread of its own
+  }
+  if (s.events && s.events->state() == EventWatch::State::up)
+    s.events_backoff = std::chrono::milliseconds(0);
+  if (!s.events && now >= s.events_next_attempt) {
+    s.events = std::make_unique<EventWatch>(uri, crashes_);
+    s.events->open();
+  }
+  s.status.events_up = s.events && s.events->state() == EventWatch::State::up;
+}
+
+void Collector::take_panics(CycleResult& result) {
+  for (auto& crash : crashes_->take(Clock::now() - kPanicLogGrace)) {
+    PanicRecord p{crash.source, crash.domain, crash.uuid, crash.id, crash.detail, std::nullopt};
+    std::string path = domain_log_path(options_.domain_log, crash.source, crash.domain);
+    try {
+      p.info = read_panic_line(path);
+    } catch (const std::runtime_error& e) {
+      spdlog::warn("{}: guest panic: no panic information from the domain log: {}", crash.domain,
+                   e.what());
+      if (auto it = sources_.find(crash.source); it != sources_.end())
+        ++it->second.status.panic_log_errors_total;
+    }
+    spdlog::info("{}: guest {} ({})", crash.domain,
+                 crash.detail == PanicDetail::panicked ? "panicked" : "crashed, crash kernel loaded",
+                 p.info ? *p.info : "no panic information");
+    result.panics.push_back(std::move(p));
+  }
+}
+
 CycleResult Collector::collect() {
   auto begin = Clock::now();
   auto deadline = begin + options_.timeout;
@@ -161,8 +202,13 @@ CycleResult Collector::collect() {
     for (const auto& r : s.last) result.domains.push_back({r, s.last_ms, stale, std::nullopt});
     s.status.domains = s.last.size();
     if (s.deprecated_machine_types) result.hosts.push_back({uri, *s.deprecated_machine_types});
-    result.sources.push_back(s.status);
   }
+  lock.unlock();
+  if (options_.events) {
+    for (auto& [uri, s] : sources_) watch_events(uri, s);
+    take_panics(result);
+  }
+  for (auto& [uri, s] : sources_) result.sources.push_back(s.status);
   result.seconds = std::chrono::duration<double>(Clock::now() - begin).count();
   return result;
 }

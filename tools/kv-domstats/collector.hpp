@@ -10,7 +10,10 @@
 // fails is retried with exponential backoff.
 //
 // Each connection reads its host capabilities once, for the deprecated
-// machine types.
+// machine types. With events, each source also has a connection for its
+// lifecycle events (domain_events.hpp); the crashes they report are taken
+// in a cycle at least a second after they came, when libvirt has written
+// the panic to the domain log, which is read then.
 #pragma once
 
 #include <chrono>
@@ -22,9 +25,11 @@
 #include <string>
 #include <vector>
 
+#include "kv-domstats/domain_events.hpp"
 #include "kv-domstats/domain_record.hpp"
 #include "kv-domstats/guest_agent_data.hpp"
 #include "kv-domstats/libvirt_reader.hpp"
+#include "kv-domstats/panics.hpp"
 
 namespace kv::domstats {
 
@@ -34,6 +39,11 @@ struct CollectorOptions {
   std::string socket_uri = "qemu+unix:///session?socket={}";  // {} is the path
   std::chrono::milliseconds timeout{std::chrono::seconds(10)};
   std::size_t max_in_flight = 8;
+  // Lifecycle events (the panic counter): a connection per source for them,
+  // watched by the event loop, which must have been started.
+  bool events = false;
+  // Where a domain's log is, for the panic information (domain_log_path).
+  std::string domain_log = "/var/log/libvirt/qemu/{domain}.log";
 };
 
 struct DomainResult {
@@ -52,12 +62,15 @@ struct SourceStatus {
   double read_seconds = 0;  // duration of the last finished read
   std::uint64_t errors_total = 0;
   std::size_t domains = 0;
+  std::optional<bool> events_up;  // with events: registered on an open connection
   std::uint64_t capabilities_errors_total = 0;
+  std::uint64_t panic_log_errors_total = 0;  // panics whose domain log could not be read
 };
 
 struct CycleResult {
   std::vector<DomainResult> domains;  // by source, then domain name
   std::vector<SourceStatus> sources;  // by URI
+  std::vector<PanicRecord> panics;    // crashes taken in this cycle, oldest first
   std::vector<HostRecord> hosts;      // by URI, the sources whose capabilities are known
   double seconds = 0;
 };
@@ -84,13 +97,19 @@ class Collector {
     std::chrono::steady_clock::time_point next_attempt{};
     std::chrono::milliseconds backoff{0};
     std::optional<std::vector<std::string>> deprecated_machine_types;
+    std::unique_ptr<EventWatch> events;
+    std::chrono::steady_clock::time_point events_next_attempt{};
+    std::chrono::milliseconds events_backoff{0};
   };
   std::vector<std::string> current_uris() const;
   void finish(Source& source, Read& read);
   void start(Slot& slot, const std::string& uri, bool bulk_only);
+  void watch_events(const std::string& uri, Source& source);
+  void take_panics(CycleResult& result);
 
   CollectorOptions options_;
   std::map<std::string, Source> sources_;
+  std::shared_ptr<CrashQueue> crashes_ = std::make_shared<CrashQueue>();
   std::shared_ptr<std::mutex> mu_ = std::make_shared<std::mutex>();
   std::shared_ptr<std::condition_variable> cv_ = std::make_shared<std::condition_variable>();
 };

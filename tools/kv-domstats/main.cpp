@@ -24,7 +24,9 @@
 #include "kv-domstats/domain_metrics.hpp"
 #include "kv-domstats/domain_workers.hpp"
 #include "kv-domstats/ephemeral.hpp"
+#include "kv-domstats/event_loop.hpp"
 #include "kv-domstats/guest_agent.hpp"
+#include "kv-domstats/panics.hpp"
 #include "kv-domstats/raw_records.hpp"
 #include "kv-domstats/self_metrics.hpp"
 #include "logging.hpp"
@@ -63,6 +65,7 @@ struct Settings {
   bool guest_agent = false;
   std::string guest_agent_timeout = "2s";
   std::string guest_agent_interval = "60s";
+  std::string keep_panics = "24h";
   bool raw = false;
   std::string replay;
   bool self_metrics = true;
@@ -76,19 +79,32 @@ void sort_domains(std::vector<DomainResult>& domains) {
   });
 }
 
+// Counts a cycle's crashes, and keeps the counts of the VMs it has.
+void count_panics(PanicCounter& counter, const std::vector<PanicRecord>& panics,
+                  const std::vector<DomainResult>& domains) {
+  std::int64_t now = now_ms();
+  for (const auto& p : panics) counter.observe(p, now);
+  for (const auto& d : domains)
+    if (auto id = kubevirt_identity(d.record.name)) counter.seen(*id, now);
+  counter.expire(now);
+}
+
 void write_snapshot(SampleWriter& out, const std::vector<DomainResult>& domains,
-                    const std::vector<HostRecord>& hosts, const CycleResult* cycle,
-                    const Settings& s) {
+                    const std::vector<HostRecord>& hosts, const PanicCounter& panics,
+                    const CycleResult* cycle, const Settings& s) {
   SampleSink sink = [&](const SampleOut& sample) { out.write(sample); };
   for (const auto& d : domains) map_domain(d.record, s.mapping, sink);
+  panics.emit(sink);
   map_hosts(hosts, s.mapping.node, sink);
   if (cycle && s.self_metrics) emit_self_metrics(*cycle, s.mapping.node, sink);
   out.end_snapshot(kProducer, now_ms());
 }
 
-void write_raw(const std::vector<DomainResult>& domains, const std::vector<HostRecord>& hosts) {
+void write_raw(const std::vector<DomainResult>& domains, const std::vector<PanicRecord>& panics,
+               const std::vector<HostRecord>& hosts) {
   std::string buf;
   for (const auto& d : domains) append_raw_record(buf, d.record);
+  for (const auto& p : panics) append_raw_panic(buf, p);
   for (const auto& h : hosts) append_raw_host(buf, h);
   append_raw_cycle_end(buf);
   write_all(STDOUT_FILENO, buf);
@@ -152,6 +168,16 @@ int main(int argc, char** argv) {
                  "last answers")
       ->type_name("DURATION")
       ->default_str("60s");
+  app.add_option("--domain-log", s.collector.domain_log,
+                 "A domain's log, where libvirt writes what a guest panic reported; {domain} "
+                 "stands for the domain name, {socket_dir} for the directory of the connection's "
+                 "socket")
+      ->type_name("TEMPLATE")
+      ->default_str(s.collector.domain_log);
+  app.add_option("--keep-panics", s.keep_panics,
+                 "Keep a VM's guest panic counts for DURATION after it was last seen")
+      ->type_name("DURATION")
+      ->default_str("24h");
   app.add_flag("--raw", s.raw, "Write what libvirt returned (kv-domstats' raw records) instead "
                                "of samples, for debugging and for --replay");
   app.add_option("--replay", s.replay, "Read raw records from FILE instead of libvirt")
@@ -189,6 +215,9 @@ int main(int argc, char** argv) {
   // libvirt takes the agent timeout in whole seconds: round up.
   agent_options.timeout = std::chrono::ceil<std::chrono::seconds>(*agent_timeout);
   agent_options.interval = *agent_interval;
+  auto keep_panics = parse_duration(s.keep_panics);
+  if (!keep_panics)
+    return usage_error(app, "--keep-panics: \"" + s.keep_panics + "\" is not a duration");
   if (s.collector.uris.empty() && s.collector.socket_glob.empty())
     s.collector.uris.push_back("qemu:///system");
   setup_logging(kTool, s.log_level);
@@ -198,6 +227,7 @@ int main(int argc, char** argv) {
   int signal_fd = termination_signal_fd();
 
   SampleWriter out(STDOUT_FILENO);
+  PanicCounter panics(keep_panics->count());
   try {
     if (!s.replay.empty()) {
       read_raw_recording(s.replay, [&](RawCycle& cycle) {
@@ -205,11 +235,19 @@ int main(int argc, char** argv) {
         for (auto& r : cycle.domains)
           domains.push_back({std::move(r), 0, false, std::nullopt});
         sort_domains(domains);
-        if (s.raw) write_raw(domains, cycle.hosts);
-        else write_snapshot(out, domains, cycle.hosts, nullptr, s);
+        if (s.raw) {
+          write_raw(domains, cycle.panics, cycle.hosts);
+        } else {
+          count_panics(panics, cycle.panics, domains);
+          write_snapshot(out, domains, cycle.hosts, panics, nullptr, s);
+        }
       });
       return kExitOk;
     }
+    // Lifecycle events need an event loop, registered before any connection
+    // is opened. A single snapshot would only see the panics of its second.
+    s.collector.events = !s.once;
+    if (s.collector.events) event_loop::start();
     Collector collector(s.collector);
     EphemeralMemory ephemeral(*keep_ephemeral);
     std::vector<std::shared_ptr<const DomainTask>> tasks;
@@ -236,8 +274,12 @@ int main(int argc, char** argv) {
       }
       sort_domains(cycle.domains);
       if (keep_ephemeral->count() > 0) ephemeral.apply(cycle.domains, now_ms());
-      if (s.raw) write_raw(cycle.domains, cycle.hosts);
-      else write_snapshot(out, cycle.domains, cycle.hosts, &cycle, s);
+      if (s.raw) {
+        write_raw(cycle.domains, cycle.panics, cycle.hosts);
+      } else {
+        count_panics(panics, cycle.panics, cycle.domains);
+        write_snapshot(out, cycle.domains, cycle.hosts, panics, &cycle, s);
+      }
       if (s.once) break;
       auto wait = *interval - std::chrono::duration_cast<std::chrono::milliseconds>(
                                   std::chrono::steady_clock::now() - cycle_start);

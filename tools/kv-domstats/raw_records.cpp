@@ -85,6 +85,36 @@ std::string string_of(dom::element v, std::string_view key) {
   return std::string(s);
 }
 
+PanicRecord to_panic(dom::object obj) {
+  PanicRecord p;
+  bool detail = false;
+  for (auto field : obj) {
+    std::string_view key = field.key;
+    dom::element v = field.value;
+    if (key == "event") {
+      if (string_of(v, key) != "crashed") throw std::runtime_error("\"event\" must be \"crashed\"");
+    } else if (key == "detail") {
+      auto d = panic_detail_from(string_of(v, key));
+      if (!d) throw std::runtime_error("\"detail\" must be \"panicked\" or \"crashloaded\"");
+      p.detail = *d;
+      detail = true;
+    } else if (key == "source") {
+      p.source = string_of(v, key);
+    } else if (key == "domain") {
+      p.domain = string_of(v, key);
+    } else if (key == "uuid") {
+      p.uuid = string_of(v, key);
+    } else if (key == "id") {
+      if (v.get_int64().get(p.id)) throw std::runtime_error("\"id\" must be an integer");
+    } else if (key == "panic") {
+      p.info = string_of(v, key);
+    }
+  }
+  if (p.domain.empty()) throw std::runtime_error("a crash event needs \"domain\"");
+  if (!detail) throw std::runtime_error("a crash event needs \"detail\"");
+  return p;
+}
+
 HostRecord to_host(dom::object obj) {
   HostRecord h;
   for (auto field : obj) {
@@ -129,6 +159,7 @@ DomainRecord to_record(dom::object obj) {
       r.job_type = n;
     } else if (key == "guest") {
       r.guest = to_guest(v);
+
     } else if (key == "aliases") {
       Params a = to_params(v, key);
       for (auto& [dev, alias] : a) {
@@ -182,6 +213,23 @@ void append_raw_record(std::string& out, const DomainRecord& r) {
   out += "}\n";
 }
 
+void append_raw_panic(std::string& out, const PanicRecord& p) {
+  out += "{\"event\":\"crashed\",\"detail\":";
+  append_json_string(out, to_string(p.detail));
+  out += ",\"source\":";
+  append_json_string(out, p.source);
+  out += ",\"domain\":";
+  append_json_string(out, p.domain);
+  out += ",\"uuid\":";
+  append_json_string(out, p.uuid);
+  out += ",\"id\":" + std::to_string(p.id);
+  if (p.info) {
+    out += ",\"panic\":";
+    append_json_string(out, *p.info);
+  }
+  out += "}\n";
+}
+
 void append_raw_host(std::string& out, const HostRecord& h) {
   out += "{\"host\":";
   append_json_string(out, h.source);
@@ -217,6 +265,8 @@ void read_raw_recording(const std::string& path,
       auto has = [&](const char* key) { return obj.at_key(key).error() == simdjson::SUCCESS; };
       if (end) {
         // closes the cycle, below
+      } else if (has("event")) {
+        cycle.panics.push_back(to_panic(obj));
       } else if (has("host")) {
         cycle.hosts.push_back(to_host(obj));
       } else {

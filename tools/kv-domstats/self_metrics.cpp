@@ -64,8 +64,12 @@ void emit_self_metrics(const CycleResult& cycle, const std::string& node,
     emit(MetricId::kv_domstats_source_read_duration_seconds, labels, s.read_seconds);
     emit(MetricId::kv_domstats_source_domains, labels, static_cast<double>(s.domains));
     emit(MetricId::kv_domstats_foreign_domains, labels, static_cast<double>(foreign[s.uri]));
+    if (s.events_up) emit(MetricId::kv_domstats_source_events_up, labels, *s.events_up ? 1 : 0);
     emit(MetricId::kv_domstats_source_capabilities_errors_total, labels,
          static_cast<double>(s.capabilities_errors_total));
+    if (s.events_up)
+      emit(MetricId::kv_domstats_panic_log_errors_total, labels,
+           static_cast<double>(s.panic_log_errors_total));
   }
   emit(MetricId::kv_domstats_cycle_duration_seconds, {}, cycle.seconds);
 }
