@@ -216,7 +216,7 @@ sys.exit(bad)
 PY
 }
 
-@test "kv-domstats: no read-write connection without --guest-agent, one per KubeVirt VM with it" {
+@test "kv-domstats: no read-write connection without --guest-agent, one per KubeVirt VM with it (shared with --dirty-rate)" {
   kv-domstats --uri "$URI" --interval 1s >/dev/null 2>&1 &
   DOMSTATS_PID=$!
   # Read-only: one for the stats, one for the lifecycle events.
@@ -234,6 +234,16 @@ PY
   run libvirt_clients_of "$DOMSTATS_PID"
   [ "$(grep -c 'readonly: no' <<<"$output")" = 3 ] || flunk "$output"
   [ "$(grep -c 'readonly: yes' <<<"$output")" = 2 ] || flunk "$output"
+  kill "$DOMSTATS_PID"
+  wait "$DOMSTATS_PID" || true
+
+  # The dirty rate uses the same per-VM connection as the guest agent.
+  kv-domstats --uri "$URI" --interval 1s --guest-agent --dirty-rate >/dev/null 2>&1 &
+  DOMSTATS_PID=$!
+  wait_for 100 clients_are "$DOMSTATS_PID" "readonly: no" 3
+  sleep 2
+  run libvirt_clients_of "$DOMSTATS_PID"
+  [ "$(grep -c 'readonly: no' <<<"$output")" = 3 ] || flunk "$output"
 }
 
 @test "kv-domstats --raw --guest-agent records the agent's answers; --replay maps them alike" {

@@ -199,7 +199,7 @@ CycleResult Collector::collect() {
     }
     s.status.stuck = any_running;
     bool stale = !fresh && any_running;
-    for (const auto& r : s.last) result.domains.push_back({r, s.last_ms, stale, std::nullopt});
+    for (const auto& r : s.last) result.domains.push_back({r, s.last_ms, stale, std::nullopt, std::nullopt});
     s.status.domains = s.last.size();
     if (s.deprecated_machine_types) result.hosts.push_back({uri, *s.deprecated_machine_types});
   }

@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "kv-domstats/dirty_rate_data.hpp"
 #include "kv-domstats/domain_events.hpp"
 #include "kv-domstats/domain_record.hpp"
 #include "kv-domstats/guest_agent_data.hpp"
@@ -51,6 +52,7 @@ struct DomainResult {
   std::int64_t collected_ms;  // when these values were read
   bool stale;                 // read in an earlier cycle: this one's read did not return
   std::optional<GuestAgentStatus> agent;  // with --guest-agent, for KubeVirt's domains
+  std::optional<DirtyRateStatus> dirty_rate;  // with --dirty-rate, likewise
 };
 
 struct SourceStatus {

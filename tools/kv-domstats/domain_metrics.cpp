@@ -223,8 +223,11 @@ std::size_t map_domain(const DomainRecord& r, const MappingOptions& options,
   out.emit("kubevirt_vmi_node_cpu_affinity",
            r.cpu_affinity ? std::optional<double>(static_cast<double>(*r.cpu_affinity))
                           : std::nullopt);
+  // From --dirty-rate's last measurement; a recording may also have it in
+  // the bulk stats.
   out.emit("kubevirt_vmi_dirty_rate_bytes_per_second",
-           field(r.stats, "dirtyrate.megabytes_per_second", 1024.0 * 1024.0));
+           field(r.dirty_rate.empty() ? r.stats : r.dirty_rate, "dirtyrate.megabytes_per_second",
+                 1024.0 * 1024.0));
 
   // Guest-agent values, with --guest-agent. A filesystem the agent lists
   // twice (the same device mounted the same way twice) is written once.

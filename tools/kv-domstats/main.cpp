@@ -21,6 +21,7 @@
 #include "duration.hpp"
 #include "exit_codes.hpp"
 #include "kv-domstats/collector.hpp"
+#include "kv-domstats/dirty_rate.hpp"
 #include "kv-domstats/domain_metrics.hpp"
 #include "kv-domstats/domain_workers.hpp"
 #include "kv-domstats/ephemeral.hpp"
@@ -65,6 +66,8 @@ struct Settings {
   bool guest_agent = false;
   std::string guest_agent_timeout = "2s";
   std::string guest_agent_interval = "60s";
+  bool dirty_rate = false;
+  std::string dirty_rate_interval = "60s";
   std::string keep_panics = "24h";
   bool raw = false;
   std::string replay;
@@ -168,6 +171,15 @@ int main(int argc, char** argv) {
                  "last answers")
       ->type_name("DURATION")
       ->default_str("60s");
+  app.add_flag("--dirty-rate", s.dirty_rate,
+               "Also measure each running VM's memory dirty rate, one 1 s calculation per "
+               "--dirty-rate-interval, on a read-write connection (libvirt refuses to start one "
+               "on a read-only one)");
+  app.add_option("--dirty-rate-interval", s.dirty_rate_interval,
+                 "Measure each VM's dirty rate again every DURATION; snapshots in between carry "
+                 "the last value")
+      ->type_name("DURATION")
+      ->default_str("60s");
   app.add_option("--domain-log", s.collector.domain_log,
                  "A domain's log, where libvirt writes what a guest panic reported; {domain} "
                  "stands for the domain name, {socket_dir} for the directory of the connection's "
@@ -215,6 +227,12 @@ int main(int argc, char** argv) {
   // libvirt takes the agent timeout in whole seconds: round up.
   agent_options.timeout = std::chrono::ceil<std::chrono::seconds>(*agent_timeout);
   agent_options.interval = *agent_interval;
+  auto dirty_interval = parse_duration(s.dirty_rate_interval);
+  if (!dirty_interval || dirty_interval->count() == 0)
+    return usage_error(app, "--dirty-rate-interval: \"" + s.dirty_rate_interval +
+                                "\" is not a positive duration");
+  DirtyRateOptions dirty_options;
+  dirty_options.interval = *dirty_interval;
   auto keep_panics = parse_duration(s.keep_panics);
   if (!keep_panics)
     return usage_error(app, "--keep-panics: \"" + s.keep_panics + "\" is not a duration");
@@ -233,7 +251,7 @@ int main(int argc, char** argv) {
       read_raw_recording(s.replay, [&](RawCycle& cycle) {
         std::vector<DomainResult> domains;
         for (auto& r : cycle.domains)
-          domains.push_back({std::move(r), 0, false, std::nullopt});
+          domains.push_back({std::move(r), 0, false, std::nullopt, std::nullopt});
         sort_domains(domains);
         if (s.raw) {
           write_raw(domains, cycle.panics, cycle.hosts);
@@ -252,6 +270,7 @@ int main(int argc, char** argv) {
     EphemeralMemory ephemeral(*keep_ephemeral);
     std::vector<std::shared_ptr<const DomainTask>> tasks;
     if (s.guest_agent) tasks.push_back(make_guest_agent_task(agent_options));
+    if (s.dirty_rate) tasks.push_back(make_dirty_rate_task(dirty_options));
     std::optional<DomainWorkers> workers;
     if (!tasks.empty()) workers.emplace(std::move(tasks), s.collector.max_in_flight);
     for (;;) {
@@ -260,7 +279,8 @@ int main(int argc, char** argv) {
       if (workers) {
         workers->update(cycle.domains);
         // One snapshot only: give the refreshes it started their time
-        // within the cycle's deadline.
+        // (the agent timeout, a dirty-rate calculation), within the cycle's
+        // deadline.
         if (s.once) {
           workers->wait(std::min(cycle_start + *timeout,
                                  std::chrono::steady_clock::now() + workers->once_wait()));

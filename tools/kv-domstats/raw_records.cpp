@@ -159,7 +159,8 @@ DomainRecord to_record(dom::object obj) {
       r.job_type = n;
     } else if (key == "guest") {
       r.guest = to_guest(v);
-
+    } else if (key == "dirtyrate") {
+      r.dirty_rate = to_params(v, key);
     } else if (key == "aliases") {
       Params a = to_params(v, key);
       for (auto& [dev, alias] : a) {
@@ -210,6 +211,7 @@ void append_raw_record(std::string& out, const DomainRecord& r) {
     }
     out += '}';
   }
+  if (!r.dirty_rate.empty()) append_params(out, "dirtyrate", r.dirty_rate);
   out += "}\n";
 }
 
