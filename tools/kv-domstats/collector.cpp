@@ -100,7 +100,7 @@ void Collector::start(Slot& slot, const std::string& uri, bool bulk_only) {
   }).detach();
 }
 
-void Collector::watch_events(const std::string& uri, Source& s) {
+bool Collector::watch_events(const std::string& uri, Source& s, bool may_open) {
   auto now = Clock::now();
   if (s.events && s.events->state() == EventWatch::State::down) {
     if (auto error = s.events->error(); !error.empty()) spdlog::warn("{}", error);
@@ -111,11 +111,14 @@ void Collector::watch_events(const std::string& uri, Source& s) {
   }
   if (s.events && s.events->state() == EventWatch::State::up)
     s.events_backoff = std::chrono::milliseconds(0);
-  if (!s.events && now >= s.events_next_attempt) {
+  bool opened = false;
+  if (!s.events && now >= s.events_next_attempt && may_open) {
     s.events = std::make_unique<EventWatch>(uri, crashes_);
     s.events->open();
+    opened = true;
   }
   s.status.events_up = s.events && s.events->state() == EventWatch::State::up;
+  return opened;
 }
 
 void Collector::take_panics(CycleResult& result) {
@@ -205,7 +208,11 @@ CycleResult Collector::collect() {
   }
   lock.unlock();
   if (options_.events) {
-    for (auto& [uri, s] : sources_) watch_events(uri, s);
+    // At most --max-in-flight connections opened per cycle, as for reads:
+    // many per-VM sockets appear at once when kv-domstats starts.
+    std::size_t opened = 0;
+    for (auto& [uri, s] : sources_)
+      opened += watch_events(uri, s, opened < options_.max_in_flight);
     take_panics(result);
   }
   for (auto& [uri, s] : sources_) result.sources.push_back(s.status);

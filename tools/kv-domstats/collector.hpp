@@ -106,7 +106,8 @@ class Collector {
   std::vector<std::string> current_uris() const;
   void finish(Source& source, Read& read);
   void start(Slot& slot, const std::string& uri, bool bulk_only);
-  void watch_events(const std::string& uri, Source& source);
+  // Returns whether it started opening an event connection.
+  bool watch_events(const std::string& uri, Source& source, bool may_open);
   void take_panics(CycleResult& result);
 
   CollectorOptions options_;

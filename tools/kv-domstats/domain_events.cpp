@@ -141,6 +141,11 @@ void EventWatch::open() {
     shared->callback = callback;
     shared->state = State::up;
     shared->error.clear();
+    // Closed before the close callback could match it to this watch.
+    if (virConnectIsAlive(conn) != 1) {
+      shared->state = State::down;
+      shared->error = shared->uri + ": lifecycle events: the connection was closed";
+    }
   }).detach();
 }
 
