@@ -6,8 +6,10 @@
 // the guest said (Hyper-V's crash MSRs: the bug-check code and its
 // arguments; s390's PSW) libvirt writes to the domain's log, as
 // "<time>: panic hyper-v: arg1='0x7e', arg2='0x...', ...", and KubeVirt's
-// launcher reads it from there; so does kv-domstats. A pvpanic device
-// carries no such information: its panics are of type "unknown".
+// launcher reads it from there; so does kv-domstats. Nothing else has it:
+// the event's detail is all the event carries, and virDomainGetMessages
+// gives only deprecation and tainting messages. A pvpanic device reports
+// no such information: its panics are of type "unknown".
 //
 // Everything here but read_panic_line is pure.
 #pragma once
