@@ -216,22 +216,34 @@ sys.exit(bad)
 PY
 }
 
-@test "kv-domstats: no read-write connection without --guest-agent, one per KubeVirt VM with it" {
+@test "kv-domstats: no read-write connection without --guest-agent, one per KubeVirt VM with it (shared with --dirty-rate)" {
   kv-domstats --uri "$URI" --interval 1s >/dev/null 2>&1 &
   DOMSTATS_PID=$!
-  wait_for 100 clients_are "$DOMSTATS_PID" "readonly: yes" 1
+  # Read-only: one for the stats, one for the lifecycle events.
+  wait_for 100 clients_are "$DOMSTATS_PID" "readonly: yes" 2
   run libvirt_clients_of "$DOMSTATS_PID"
-  assert_output "readonly: yes"
+  assert_output "$(printf 'readonly: yes\nreadonly: yes')"
   kill "$DOMSTATS_PID"
   wait "$DOMSTATS_PID" || true
 
   kv-domstats --uri "$URI" --interval 1s --guest-agent >/dev/null 2>&1 &
   DOMSTATS_PID=$!
-  # guest1, guest2 and paused each have their own; the bulk read has one.
+  # guest1, guest2 and paused each have their own; the bulk read and the
+  # events have one each.
   wait_for 100 clients_are "$DOMSTATS_PID" "readonly: no" 3
   run libvirt_clients_of "$DOMSTATS_PID"
   [ "$(grep -c 'readonly: no' <<<"$output")" = 3 ] || flunk "$output"
-  [ "$(grep -c 'readonly: yes' <<<"$output")" = 1 ] || flunk "$output"
+  [ "$(grep -c 'readonly: yes' <<<"$output")" = 2 ] || flunk "$output"
+  kill "$DOMSTATS_PID"
+  wait "$DOMSTATS_PID" || true
+
+  # The dirty rate uses the same per-VM connection as the guest agent.
+  kv-domstats --uri "$URI" --interval 1s --guest-agent --dirty-rate >/dev/null 2>&1 &
+  DOMSTATS_PID=$!
+  wait_for 100 clients_are "$DOMSTATS_PID" "readonly: no" 3
+  sleep 2
+  run libvirt_clients_of "$DOMSTATS_PID"
+  [ "$(grep -c 'readonly: no' <<<"$output")" = 3 ] || flunk "$output"
 }
 
 @test "kv-domstats --raw --guest-agent records the agent's answers; --replay maps them alike" {

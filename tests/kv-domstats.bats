@@ -16,6 +16,8 @@ teardown() {
   assert_success
   assert_output_contains "--socket-glob PATTERN"
   assert_output_contains "--guest-agent-timeout DURATION"
+  assert_output_contains "--dirty-rate-interval DURATION"
+  assert_output_contains "--domain-log TEMPLATE"
   run kv-domstats --version
   assert_success
   [[ "$output" =~ ^kv-domstats\ .+\ \(libvirt\ [0-9]+\.[0-9]+\.[0-9]+\)$ ]] || flunk "$output"
@@ -37,6 +39,12 @@ teardown() {
   run --separate-stderr kv-domstats --guest-agent --guest-agent-interval often
   assert_status 2
   [[ "$stderr" == *'--guest-agent-interval: "often" is not a positive duration'* ]] || flunk "$stderr"
+  run --separate-stderr kv-domstats --dirty-rate --dirty-rate-interval 0
+  assert_status 2
+  [[ "$stderr" == *'--dirty-rate-interval: "0" is not a positive duration'* ]] || flunk "$stderr"
+  run --separate-stderr kv-domstats --keep-panics forever
+  assert_status 2
+  [[ "$stderr" == *'--keep-panics: "forever" is not a duration'* ]] || flunk "$stderr"
 }
 
 @test "kv-domstats: an unreachable source is data, not a failure" {
@@ -49,9 +57,9 @@ teardown() {
   promtool check metrics <"$TEST_TMP/out.prom"
 }
 
-@test "kv-domstats: --raw of a replay gives back the recording, guest-agent values included" {
+@test "kv-domstats: --raw of a replay gives back the recording, guest-agent values, crashes, hosts and dirty rates included" {
   local case rec
-  for case in replay-mapping replay-guest-agent; do
+  for case in replay-mapping replay-guest-agent replay-panics replay-events-recorded; do
     rec="$KV_ROOT/tests/cases/kv-domstats/$case/recording.ndjson"
     run kv-domstats --replay "$rec" --raw
     assert_success
@@ -69,6 +77,33 @@ teardown() {
   run --separate-stderr kv-domstats --replay "$TEST_TMP/bad.ndjson"
   assert_status 1
   [[ "$stderr" == *"$TEST_TMP/bad.ndjson:1: \"load1m\" must be a number"* ]] || flunk "$stderr"
+}
+
+@test "kv-domstats: a malformed crash or host line of a recording is an error with file and line" {
+  printf '%s\n' '{"event":"crashed","detail":"panicked","domain":"default_vm1","id":"one"}' >"$TEST_TMP/bad.ndjson"
+  run --separate-stderr kv-domstats --replay "$TEST_TMP/bad.ndjson"
+  assert_status 1
+  [[ "$stderr" == *"$TEST_TMP/bad.ndjson:1: \"id\" must be an integer"* ]] || flunk "$stderr"
+  printf '%s\n' '{"end":"kv-domstats-raw"}' '{"host":"qemu:///system","deprecated_machine_types":"pc"}' >"$TEST_TMP/bad.ndjson"
+  run --separate-stderr kv-domstats --replay "$TEST_TMP/bad.ndjson"
+  assert_status 1
+  [[ "$stderr" == *"$TEST_TMP/bad.ndjson:2: \"deprecated_machine_types\" must be an array of names"* ]] || flunk "$stderr"
+}
+
+@test "kv-domstats: a replay counts panics as they came: PANICKED once per run, CRASHLOADED every time" {
+  # The hand-made recording of tests/cases/kv-domstats/replay-panics: its
+  # last snapshot, through kv-promfmt.
+  kv-domstats --replay "$KV_ROOT/tests/cases/kv-domstats/replay-panics/recording.ndjson" --node node01 |
+    awk '/"end"/ {last = buf; buf = ""; next} {buf = buf $0 "\n"} END {printf "%s", last}' |
+    kv-promfmt | grep '^kubevirt_vmi_guest_os_panic_total' >"$TEST_TMP/panics"
+  cat >"$TEST_TMP/want" <<'EOF'
+kubevirt_vmi_guest_os_panic_total{bugcheck_code="0x7e",name="win1",namespace="default",type="hyper-v"} 1
+kubevirt_vmi_guest_os_panic_total{bugcheck_code="0x9f",name="win1",namespace="default",type="hyper-v"} 2
+kubevirt_vmi_guest_os_panic_total{bugcheck_code="unknown",name="lin1",namespace="default",type="hyper-v"} 1
+kubevirt_vmi_guest_os_panic_total{bugcheck_code="unknown",name="lin1",namespace="default",type="unknown"} 1
+kubevirt_vmi_guest_os_panic_total{bugcheck_code="unknown",name="s390guest",namespace="prod",type="s390"} 1
+EOF
+  diff -u "$TEST_TMP/want" "$TEST_TMP/panics"
 }
 
 @test "kv-domstats: a closed stdout is a quiet exit" {

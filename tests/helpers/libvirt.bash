@@ -8,10 +8,16 @@
 #   libvirt_setup_user                 the test user and /dev/net/tun access
 #   libvirt_start DIR                  starts an instance; prints its URI
 #   libvirt_add_domain DIR NAME TAP    defines and starts a paused domain
-#   libvirt_add_guest DIR NAME AGENT   defines and starts a booting Linux guest
+#   libvirt_add_guest DIR NAME AGENT [DEVICES [DOMAIN]]
+#                                      defines and starts a booting Linux guest
 #                                      with a guest-agent channel; AGENT on/off
-#                                      says whether qemu-ga runs in it
+#                                      says whether qemu-ga runs in it; DEVICES
+#                                      is more XML inside <devices>, DOMAIN more
+#                                      inside <domain> (<on_crash>, <features>)
 #   libvirt_guest_console DIR NAME CMD runs a shell command on its serial console
+#   libvirt_guest_console_read DIR NAME CMD [SECONDS]
+#                                      likewise, and prints what the console
+#                                      printed within SECONDS (default 2)
 #   libvirt_wait_agent DIR NAME        waits until its guest agent answers
 #   libvirt_qemu_pid DIR NAME          the domain's QEMU process
 #   libvirt_stop DIR                   destroys its domains, stops the daemon
@@ -96,8 +102,8 @@ libvirt_guest_files() {  # DIR
   fi
 }
 
-libvirt_add_guest() {  # DIR NAME AGENT
-  local dir="$1" name="$2" agent="$3"
+libvirt_add_guest() {  # DIR NAME AGENT [DEVICES [DOMAIN]]
+  local dir="$1" name="$2" agent="$3" devices="${4:-}" domain="${5:-}"
   libvirt_guest_files "$dir"
   # Sockets have short paths of our own: libvirt's own, under the config
   # dir, would pass the 108 bytes a socket path may have.
@@ -117,6 +123,7 @@ libvirt_add_guest() {  # DIR NAME AGENT
     <kernel>$dir/vmlinuz</kernel><initrd>$dir/initrd.img</initrd>
     <cmdline>console=ttyS0 quiet kvtest.agent=$agent</cmdline>
   </os>
+  $domain
   <devices>
     <emulator>/usr/bin/qemu-system-x86_64</emulator>
     <disk type='file' device='disk'>
@@ -129,6 +136,7 @@ libvirt_add_guest() {  # DIR NAME AGENT
     </channel>
     <serial type='unix'><source mode='bind' path='$dir/$name.console'/><target port='0'/></serial>
     <memballoon model='none'/>
+    $devices
   </devices>
 </domain>
 XML
@@ -144,6 +152,26 @@ s = socket.socket(socket.AF_UNIX)
 s.connect(sys.argv[1])
 s.sendall(sys.argv[2].encode() + b"\n")
 time.sleep(0.5)  # let the guest's shell read it before the socket closes
+PY
+}
+
+libvirt_guest_console_read() {  # DIR NAME COMMAND [SECONDS]
+  /usr/bin/python3 - "$1/$2.console" "$3" "${4:-2}" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.settimeout(0.2)
+s.sendall(sys.argv[2].encode() + b"\n")
+out, end = b"", time.time() + float(sys.argv[3])
+while time.time() < end:
+    try:
+        data = s.recv(4096)
+    except socket.timeout:
+        continue
+    if not data:
+        break
+    out += data
+sys.stdout.write(out.decode(errors="replace"))
 PY
 }
 

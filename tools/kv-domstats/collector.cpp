@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include <spdlog/spdlog.h>
+
 #include "clock.hpp"
 
 namespace kv::domstats {
@@ -17,9 +19,13 @@ constexpr std::chrono::milliseconds kFirstBackoff{1000};
 constexpr std::chrono::milliseconds kMaxBackoff{60000};
 }  // namespace
 
+// Crashes are taken this long after they came: libvirt writes the panic to
+// the domain log just after it sends the event.
+constexpr std::chrono::milliseconds kPanicLogGrace{1000};
+
 struct Collector::Read {
   bool done = false;
-  std::vector<DomainRecord> records;
+  LibvirtReader::Result result;
   std::string error;
   double seconds = 0;
 };
@@ -50,10 +56,16 @@ std::vector<std::string> Collector::current_uris() const {
 void Collector::finish(Source& source, Read& read) {
   SourceStatus& st = source.status;
   st.read_seconds = read.seconds;
+  if (!read.result.capabilities_error.empty()) {
+    ++st.capabilities_errors_total;
+    spdlog::warn("{}", read.result.capabilities_error);
+  }
+  if (read.result.deprecated_machine_types)
+    source.deprecated_machine_types = std::move(read.result.deprecated_machine_types);
   if (read.error.empty()) {
     st.up = true;
     st.error.clear();
-    source.last = std::move(read.records);
+    source.last = std::move(read.result.records);
     source.last_ms = now_ms();
     source.backoff = std::chrono::milliseconds(0);
   } else {
@@ -72,20 +84,60 @@ void Collector::start(Slot& slot, const std::string& uri, bool bulk_only) {
   slot.running = read;
   std::thread([read, reader = slot.reader, bulk_only, mu = mu_, cv = cv_] {
     auto t0 = Clock::now();
-    std::vector<DomainRecord> records;
+    LibvirtReader::Result result;
     std::string error;
     try {
-      records = reader->read(bulk_only);
+      result = reader->read(bulk_only);
     } catch (const std::exception& e) {
       error = e.what();
     }
     std::lock_guard done_lock(*mu);
-    read->records = std::move(records);
+    read->result = std::move(result);
     read->error = std::move(error);
     read->seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     read->done = true;
     cv->notify_all();
   }).detach();
+}
+
+bool Collector::watch_events(const std::string& uri, Source& s, bool may_open) {
+  auto now = Clock::now();
+  if (s.events && s.events->state() == EventWatch::State::down) {
+    if (auto error = s.events->error(); !error.empty()) spdlog::warn("{}", error);
+    s.events_backoff = std::min(kMaxBackoff, s.events_backoff.count() ? s.events_backoff * 2
+                                                                      : kFirstBackoff);
+    s.events_next_attempt = now + s.events_backoff;
+    s.events.reset();  // closes it, on a thread of its own
+  }
+  if (s.events && s.events->state() == EventWatch::State::up)
+    s.events_backoff = std::chrono::milliseconds(0);
+  bool opened = false;
+  if (!s.events && now >= s.events_next_attempt && may_open) {
+    s.events = std::make_unique<EventWatch>(uri, crashes_);
+    s.events->open();
+    opened = true;
+  }
+  s.status.events_up = s.events && s.events->state() == EventWatch::State::up;
+  return opened;
+}
+
+void Collector::take_panics(CycleResult& result) {
+  for (auto& crash : crashes_->take(Clock::now() - kPanicLogGrace)) {
+    PanicRecord p{crash.source, crash.domain, crash.uuid, crash.id, crash.detail, std::nullopt};
+    std::string path = domain_log_path(options_.domain_log, crash.source, crash.domain);
+    try {
+      p.info = read_panic_line(path);
+    } catch (const std::runtime_error& e) {
+      spdlog::warn("{}: guest panic: no panic information from the domain log: {}", crash.domain,
+                   e.what());
+      if (auto it = sources_.find(crash.source); it != sources_.end())
+        ++it->second.status.panic_log_errors_total;
+    }
+    spdlog::info("{}: guest {} ({})", crash.domain,
+                 crash.detail == PanicDetail::panicked ? "panicked" : "crashed, crash kernel loaded",
+                 p.info ? *p.info : "no panic information");
+    result.panics.push_back(std::move(p));
+  }
 }
 
 CycleResult Collector::collect() {
@@ -150,10 +202,20 @@ CycleResult Collector::collect() {
     }
     s.status.stuck = any_running;
     bool stale = !fresh && any_running;
-    for (const auto& r : s.last) result.domains.push_back({r, s.last_ms, stale, std::nullopt});
+    for (const auto& r : s.last) result.domains.push_back({r, s.last_ms, stale, std::nullopt, std::nullopt});
     s.status.domains = s.last.size();
-    result.sources.push_back(s.status);
+    if (s.deprecated_machine_types) result.hosts.push_back({uri, *s.deprecated_machine_types});
   }
+  lock.unlock();
+  if (options_.events) {
+    // At most --max-in-flight connections opened per cycle, as for reads:
+    // many per-VM sockets appear at once when kv-domstats starts.
+    std::size_t opened = 0;
+    for (auto& [uri, s] : sources_)
+      opened += watch_events(uri, s, opened < options_.max_in_flight);
+    take_panics(result);
+  }
+  for (auto& [uri, s] : sources_) result.sources.push_back(s.status);
   result.seconds = std::chrono::duration<double>(Clock::now() - begin).count();
   return result;
 }

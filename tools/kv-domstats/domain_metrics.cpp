@@ -224,8 +224,11 @@ std::size_t map_domain(const DomainRecord& r, const MappingOptions& options,
   out.emit("kubevirt_vmi_node_cpu_affinity",
            r.cpu_affinity ? std::optional<double>(static_cast<double>(*r.cpu_affinity))
                           : std::nullopt);
+  // From --dirty-rate's last measurement; a recording may also have it in
+  // the bulk stats.
   out.emit("kubevirt_vmi_dirty_rate_bytes_per_second",
-           field(r.stats, "dirtyrate.megabytes_per_second", 1024.0 * 1024.0));
+           field(r.dirty_rate.empty() ? r.stats : r.dirty_rate, "dirtyrate.megabytes_per_second",
+                 1024.0 * 1024.0));
 
   // Guest-agent values, with --guest-agent. A filesystem the agent lists
   // twice (the same device mounted the same way twice) is written once.
@@ -263,6 +266,17 @@ std::size_t map_domain(const DomainRecord& r, const MappingOptions& options,
     out.emit("kubevirt_vmi_migration_memory_transfer_rate_bytes", field(r.job, "memory_bps"));
   }
   return out.count();
+}
+
+std::size_t map_hosts(const std::vector<HostRecord>& hosts, const std::string& node,
+                      const SampleSink& sink) {
+  std::set<std::string_view> types;
+  for (const auto& h : hosts)
+    for (const auto& t : h.deprecated_machine_types) types.insert(t);
+  for (std::string_view t : types)
+    sink(catalog_sample<SampleOut>(MetricId::kubevirt_node_deprecated_machine_types,
+                                   SampleOut::Labels{{"machine_type", t}, {"node", node}}, 1));
+  return types.size();
 }
 
 }  // namespace kv::domstats

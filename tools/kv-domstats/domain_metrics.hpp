@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "kv-domstats/domain_record.hpp"
 #include "sample_writer.hpp"
@@ -38,5 +39,11 @@ using SampleSink = std::function<void(const SampleOut&)>;
 // KubeVirt's yield nothing.
 std::size_t map_domain(const DomainRecord& record, const MappingOptions& options,
                        const SampleSink& sink);
+
+// kubevirt_node_deprecated_machine_types{machine_type,node} = 1 for every
+// machine type a host marks deprecated, each once: with KubeVirt's per-VM
+// sockets every source of a node names the same ones.
+std::size_t map_hosts(const std::vector<HostRecord>& hosts, const std::string& node,
+                      const SampleSink& sink);
 
 }  // namespace kv::domstats

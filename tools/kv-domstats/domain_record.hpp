@@ -59,6 +59,17 @@ struct DomainRecord {
   std::optional<std::int64_t> job_type;        // virDomainJobType, when a job runs
   // Set when the guest agent is asked about this domain (--guest-agent).
   std::optional<GuestAgentData> guest;
+  // The dirtyrate.* fields of the domain's last measured dirty-rate
+  // calculation (--dirty-rate; virDomainListGetStats' dirtyrate group).
+  Params dirty_rate;
+};
+
+// What kv-domstats reads from a connection's host capabilities
+// (virConnectGetCapabilities), once per connection.
+struct HostRecord {
+  std::string source;
+  // <guest><arch><machine deprecated='yes'>, sorted, each name once.
+  std::vector<std::string> deprecated_machine_types;
 };
 
 }  // namespace kv::domstats

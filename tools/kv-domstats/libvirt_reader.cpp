@@ -5,6 +5,7 @@
 #include <libxml/xpath.h>
 #include <libxml/xpathInternals.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "clock.hpp"
@@ -30,6 +31,23 @@ constexpr unsigned kStatsFlags = VIR_CONNECT_GET_ALL_DOMAINS_STATS_RUNNING |
                                  VIR_CONNECT_GET_ALL_DOMAINS_STATS_PAUSED |
                                  VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT;
 
+// The bulk call's balloon.* fields carry what virDomainMemoryStats returns,
+// under other names.
+void memory_from_bulk(DomainRecord& r) {
+  static constexpr std::pair<const char*, const char*> kBulk[] = {
+      {"balloon.swap_in", "swap_in"},         {"balloon.swap_out", "swap_out"},
+      {"balloon.major_fault", "major_fault"}, {"balloon.minor_fault", "minor_fault"},
+      {"balloon.unused", "unused"},           {"balloon.available", "available"},
+      {"balloon.current", "actual_balloon"},  {"balloon.rss", "rss"},
+      {"balloon.usable", "usable"},           {"balloon.disk_caches", "disk_caches"},
+      {"balloon.last-update", "last_update"},
+  };
+  for (const auto& [bulk, name] : kBulk)
+    if (auto it = r.stats.find(bulk); it != r.stats.end()) r.memory.emplace(name, it->second);
+}
+
+}  // namespace
+
 Params to_params(const virTypedParameter* params, int n) {
   Params out;
   for (int i = 0; i < n; ++i) {
@@ -48,23 +66,6 @@ Params to_params(const virTypedParameter* params, int n) {
   }
   return out;
 }
-
-// The bulk call's balloon.* fields carry what virDomainMemoryStats returns,
-// under other names.
-void memory_from_bulk(DomainRecord& r) {
-  static constexpr std::pair<const char*, const char*> kBulk[] = {
-      {"balloon.swap_in", "swap_in"},         {"balloon.swap_out", "swap_out"},
-      {"balloon.major_fault", "major_fault"}, {"balloon.minor_fault", "minor_fault"},
-      {"balloon.unused", "unused"},           {"balloon.available", "available"},
-      {"balloon.current", "actual_balloon"},  {"balloon.rss", "rss"},
-      {"balloon.usable", "usable"},           {"balloon.disk_caches", "disk_caches"},
-      {"balloon.last-update", "last_update"},
-  };
-  for (const auto& [bulk, name] : kBulk)
-    if (auto it = r.stats.find(bulk); it != r.stats.end()) r.memory.emplace(name, it->second);
-}
-
-}  // namespace
 
 DomainXmlFacts parse_domain_xml(std::string_view xml) {
   DomainXmlFacts facts;
@@ -101,6 +102,31 @@ DomainXmlFacts parse_domain_xml(std::string_view xml) {
   return facts;
 }
 
+std::vector<std::string> parse_deprecated_machine_types(std::string_view xml) {
+  std::vector<std::string> out;
+  std::unique_ptr<xmlDoc, void (*)(xmlDocPtr)> doc(
+      xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "capabilities.xml", nullptr,
+                    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING),
+      xmlFreeDoc);
+  if (!doc) throw std::runtime_error("the host capabilities are not XML");
+  std::unique_ptr<xmlXPathContext, void (*)(xmlXPathContextPtr)> ctx(
+      xmlXPathNewContext(doc.get()), xmlXPathFreeContext);
+  std::unique_ptr<xmlXPathObject, void (*)(xmlXPathObjectPtr)> machines(
+      xmlXPathEvalExpression(BAD_CAST "/capabilities/guest/arch/machine[@deprecated='yes']",
+                             ctx.get()),
+      xmlXPathFreeObject);
+  if (machines && machines->nodesetval) {
+    for (int i = 0; i < machines->nodesetval->nodeNr; ++i) {
+      std::unique_ptr<xmlChar, void (*)(void*)> name(
+          xmlNodeGetContent(machines->nodesetval->nodeTab[i]), xmlFree);
+      if (name && *name) out.emplace_back(reinterpret_cast<const char*>(name.get()));
+    }
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 std::string libvirt_error() {
   const virError* err = virGetLastError();
   return err && err->message ? err->message : "unknown libvirt error";
@@ -124,11 +150,29 @@ void LibvirtReader::disconnect() {
   if (conn_) virConnectClose(conn_);
   conn_ = nullptr;
   xml_cache_.clear();
+  deprecated_machine_types_.reset();
 }
 
-std::vector<DomainRecord> LibvirtReader::read(bool bulk_only) {
+LibvirtReader::Result LibvirtReader::read(bool bulk_only) {
   std::lock_guard lock(mu_);
   connect();
+  Result result;
+  // Once per connection, not per cycle (KubeVirt reads them once, at
+  // start): in KubeVirt a new QEMU comes with a new launcher, so a new
+  // connection.
+  if (!deprecated_machine_types_) {
+    if (char* xml = virConnectGetCapabilities(conn_)) {
+      try {
+        deprecated_machine_types_ = parse_deprecated_machine_types(xml);
+      } catch (const std::runtime_error& e) {
+        result.capabilities_error = uri_ + ": " + e.what();
+      }
+      free(xml);
+    } else {
+      result.capabilities_error = "cannot read the host capabilities of " + uri_ + ": " + libvirt_error();
+    }
+  }
+  result.deprecated_machine_types = deprecated_machine_types_;
   virDomainStatsRecordPtr* records = nullptr;
   int n = virConnectGetAllDomainStats(conn_, kStatsGroups, &records, kStatsFlags);
   if (n < 0) {
@@ -138,7 +182,7 @@ std::vector<DomainRecord> LibvirtReader::read(bool bulk_only) {
   }
   std::unique_ptr<virDomainStatsRecordPtr, void (*)(virDomainStatsRecordPtr*)> guard(
       records, virDomainStatsRecordListFree);
-  std::vector<DomainRecord> out;
+  std::vector<DomainRecord>& out = result.records;
   out.reserve(static_cast<std::size_t>(n));
   for (int i = 0; i < n; ++i) {
     DomainRecord r;
@@ -153,7 +197,7 @@ std::vector<DomainRecord> LibvirtReader::read(bool bulk_only) {
     for (const auto& r : out) live |= r.uuid == it->first;
     it = live ? std::next(it) : xml_cache_.erase(it);
   }
-  return out;
+  return result;
 }
 
 void LibvirtReader::read_domain(virDomainPtr dom, DomainRecord& r, bool bulk_only) {

@@ -2,7 +2,8 @@
 // (NOWAIT, running and paused domains; its balloon group carries the memory
 // statistics), one virDomainGetJobStats per domain, and the domain XML (device
 // aliases) and vCPU pinning only when a domain is new or changed (pinning
-// also once a minute).
+// also once a minute). The host capabilities (deprecated machine types) are
+// read once per connection, until a read succeeds.
 //
 // Read-only connections throughout: kv-domstats never changes a domain.
 #pragma once
@@ -28,6 +29,13 @@ class LibvirtReader {
 
   const std::string& uri() const { return uri_; }
 
+  struct Result {
+    std::vector<DomainRecord> records;
+    // From this connection's host capabilities, once read.
+    std::optional<std::vector<std::string>> deprecated_machine_types;
+    std::string capabilities_error;  // when this read tried them and failed
+  };
+
   // Connects if needed and reads every domain. Throws std::runtime_error
   // with libvirt's message when the connection or the bulk call fails (the
   // connection is then dropped, to be opened again next time).
@@ -36,7 +44,7 @@ class LibvirtReader {
   // where the bulk call does not: memory then comes from the bulk balloon
   // fields (the same values), pinning and job stats are left out. For
   // reading beside a read that is stuck on a hung domain.
-  std::vector<DomainRecord> read(bool bulk_only = false);
+  Result read(bool bulk_only = false);
 
  private:
   void connect();
@@ -50,6 +58,7 @@ class LibvirtReader {
   std::mutex mu_;  // one read at a time per connection
   virConnectPtr conn_ = nullptr;
   int host_cpus_ = 0;
+  std::optional<std::vector<std::string>> deprecated_machine_types_;
   // What the domain XML tells, read again only when it may have changed.
   struct XmlFacts {
     int id = -1;                                 // the domain's id: changes on restart
@@ -70,6 +79,13 @@ struct DomainXmlFacts {
   std::string kubevirt_uid;
 };
 DomainXmlFacts parse_domain_xml(std::string_view xml);
+
+// The machine types a host capabilities XML marks deprecated
+// (<guest><arch><machine deprecated='yes'>), sorted, each once.
+std::vector<std::string> parse_deprecated_machine_types(std::string_view xml);
+
+// libvirt typed parameters as plain values.
+Params to_params(const virTypedParameter* params, int n);
 
 // libvirt's last error as text ("unknown libvirt error" when none).
 std::string libvirt_error();

@@ -21,9 +21,13 @@
 #include "duration.hpp"
 #include "exit_codes.hpp"
 #include "kv-domstats/collector.hpp"
+#include "kv-domstats/dirty_rate.hpp"
 #include "kv-domstats/domain_metrics.hpp"
+#include "kv-domstats/domain_workers.hpp"
 #include "kv-domstats/ephemeral.hpp"
+#include "kv-domstats/event_loop.hpp"
 #include "kv-domstats/guest_agent.hpp"
+#include "kv-domstats/panics.hpp"
 #include "kv-domstats/raw_records.hpp"
 #include "kv-domstats/self_metrics.hpp"
 #include "logging.hpp"
@@ -62,6 +66,9 @@ struct Settings {
   bool guest_agent = false;
   std::string guest_agent_timeout = "2s";
   std::string guest_agent_interval = "60s";
+  bool dirty_rate = false;
+  std::string dirty_rate_interval = "60s";
+  std::string keep_panics = "24h";
   bool raw = false;
   std::string replay;
   bool self_metrics = true;
@@ -75,17 +82,33 @@ void sort_domains(std::vector<DomainResult>& domains) {
   });
 }
 
+// Counts a cycle's crashes, and keeps the counts of the VMs it has.
+void count_panics(PanicCounter& counter, const std::vector<PanicRecord>& panics,
+                  const std::vector<DomainResult>& domains) {
+  std::int64_t now = now_ms();
+  for (const auto& p : panics) counter.observe(p, now);
+  for (const auto& d : domains)
+    if (auto id = kubevirt_identity(d.record.name)) counter.seen(*id, now);
+  counter.expire(now);
+}
+
 void write_snapshot(SampleWriter& out, const std::vector<DomainResult>& domains,
+                    const std::vector<HostRecord>& hosts, const PanicCounter& panics,
                     const CycleResult* cycle, const Settings& s) {
   SampleSink sink = [&](const SampleOut& sample) { out.write(sample); };
   for (const auto& d : domains) map_domain(d.record, s.mapping, sink);
+  panics.emit(sink);
+  map_hosts(hosts, s.mapping.node, sink);
   if (cycle && s.self_metrics) emit_self_metrics(*cycle, s.mapping.node, sink);
   out.end_snapshot(kProducer, now_ms());
 }
 
-void write_raw(const std::vector<DomainResult>& domains) {
+void write_raw(const std::vector<DomainResult>& domains, const std::vector<PanicRecord>& panics,
+               const std::vector<HostRecord>& hosts) {
   std::string buf;
   for (const auto& d : domains) append_raw_record(buf, d.record);
+  for (const auto& p : panics) append_raw_panic(buf, p);
+  for (const auto& h : hosts) append_raw_host(buf, h);
   append_raw_cycle_end(buf);
   write_all(STDOUT_FILENO, buf);
 }
@@ -148,6 +171,25 @@ int main(int argc, char** argv) {
                  "last answers")
       ->type_name("DURATION")
       ->default_str("60s");
+  app.add_flag("--dirty-rate", s.dirty_rate,
+               "Also measure each running VM's memory dirty rate, one 1 s calculation per "
+               "--dirty-rate-interval, on a read-write connection (libvirt refuses to start one "
+               "on a read-only one)");
+  app.add_option("--dirty-rate-interval", s.dirty_rate_interval,
+                 "Measure each VM's dirty rate again every DURATION; snapshots in between carry "
+                 "the last value")
+      ->type_name("DURATION")
+      ->default_str("60s");
+  app.add_option("--domain-log", s.collector.domain_log,
+                 "A domain's log, where libvirt writes what a guest panic reported; {domain} "
+                 "stands for the domain name, {socket_dir} for the directory of the connection's "
+                 "socket")
+      ->type_name("TEMPLATE")
+      ->default_str(s.collector.domain_log);
+  app.add_option("--keep-panics", s.keep_panics,
+                 "Keep a VM's guest panic counts for DURATION after it was last seen")
+      ->type_name("DURATION")
+      ->default_str("24h");
   app.add_flag("--raw", s.raw, "Write what libvirt returned (kv-domstats' raw records) instead "
                                "of samples, for debugging and for --replay");
   app.add_option("--replay", s.replay, "Read raw records from FILE instead of libvirt")
@@ -185,7 +227,15 @@ int main(int argc, char** argv) {
   // libvirt takes the agent timeout in whole seconds: round up.
   agent_options.timeout = std::chrono::ceil<std::chrono::seconds>(*agent_timeout);
   agent_options.interval = *agent_interval;
-  agent_options.max_in_flight = s.collector.max_in_flight;
+  auto dirty_interval = parse_duration(s.dirty_rate_interval);
+  if (!dirty_interval || dirty_interval->count() == 0)
+    return usage_error(app, "--dirty-rate-interval: \"" + s.dirty_rate_interval +
+                                "\" is not a positive duration");
+  DirtyRateOptions dirty_options;
+  dirty_options.interval = *dirty_interval;
+  auto keep_panics = parse_duration(s.keep_panics);
+  if (!keep_panics)
+    return usage_error(app, "--keep-panics: \"" + s.keep_panics + "\" is not a duration");
   if (s.collector.uris.empty() && s.collector.socket_glob.empty())
     s.collector.uris.push_back("qemu:///system");
   setup_logging(kTool, s.log_level);
@@ -195,32 +245,46 @@ int main(int argc, char** argv) {
   int signal_fd = termination_signal_fd();
 
   SampleWriter out(STDOUT_FILENO);
+  PanicCounter panics(keep_panics->count());
   try {
     if (!s.replay.empty()) {
       read_raw_recording(s.replay, [&](RawCycle& cycle) {
         std::vector<DomainResult> domains;
-        for (auto& r : cycle.domains) domains.push_back({std::move(r), 0, false, std::nullopt});
+        for (auto& r : cycle.domains)
+          domains.push_back({std::move(r), 0, false, std::nullopt, std::nullopt});
         sort_domains(domains);
-        if (s.raw) write_raw(domains);
-        else write_snapshot(out, domains, nullptr, s);
+        if (s.raw) {
+          write_raw(domains, cycle.panics, cycle.hosts);
+        } else {
+          count_panics(panics, cycle.panics, domains);
+          write_snapshot(out, domains, cycle.hosts, panics, nullptr, s);
+        }
       });
       return kExitOk;
     }
+    // Lifecycle events need an event loop, registered before any connection
+    // is opened. A single snapshot would only see the panics of its second.
+    s.collector.events = !s.once;
+    if (s.collector.events) event_loop::start();
     Collector collector(s.collector);
     EphemeralMemory ephemeral(*keep_ephemeral);
-    std::optional<GuestAgentPoller> agents;
-    if (s.guest_agent) agents.emplace(agent_options);
+    std::vector<std::shared_ptr<const DomainTask>> tasks;
+    if (s.guest_agent) tasks.push_back(make_guest_agent_task(agent_options));
+    if (s.dirty_rate) tasks.push_back(make_dirty_rate_task(dirty_options));
+    std::optional<DomainWorkers> workers;
+    if (!tasks.empty()) workers.emplace(std::move(tasks), s.collector.max_in_flight);
     for (;;) {
       auto cycle_start = std::chrono::steady_clock::now();
       CycleResult cycle = collector.collect();
-      if (agents) {
-        agents->update(cycle.domains);
-        // One snapshot only: give the agents their own timeout to answer,
-        // within the cycle's deadline.
+      if (workers) {
+        workers->update(cycle.domains);
+        // One snapshot only: give the refreshes it started their time
+        // (the agent timeout, a dirty-rate calculation), within the cycle's
+        // deadline.
         if (s.once) {
-          agents->wait(std::min(cycle_start + *timeout,
-                                std::chrono::steady_clock::now() + agent_options.timeout));
-          agents->update(cycle.domains);
+          workers->wait(std::min(cycle_start + *timeout,
+                                 std::chrono::steady_clock::now() + workers->once_wait()));
+          workers->update(cycle.domains);
         }
       }
       for (const auto& src : cycle.sources) {
@@ -230,8 +294,12 @@ int main(int argc, char** argv) {
       }
       sort_domains(cycle.domains);
       if (keep_ephemeral->count() > 0) ephemeral.apply(cycle.domains, now_ms());
-      if (s.raw) write_raw(cycle.domains);
-      else write_snapshot(out, cycle.domains, &cycle, s);
+      if (s.raw) {
+        write_raw(cycle.domains, cycle.panics, cycle.hosts);
+      } else {
+        count_panics(panics, cycle.panics, cycle.domains);
+        write_snapshot(out, cycle.domains, cycle.hosts, panics, &cycle, s);
+      }
       if (s.once) break;
       auto wait = *interval - std::chrono::duration_cast<std::chrono::milliseconds>(
                                   std::chrono::steady_clock::now() - cycle_start);

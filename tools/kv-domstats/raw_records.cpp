@@ -79,6 +79,59 @@ GuestAgentData to_guest(dom::element e) {
   return guest;
 }
 
+std::string string_of(dom::element v, std::string_view key) {
+  std::string_view s;
+  if (v.get_string().get(s)) throw std::runtime_error("\"" + std::string(key) + "\" must be a string");
+  return std::string(s);
+}
+
+PanicRecord to_panic(dom::object obj) {
+  PanicRecord p;
+  bool detail = false;
+  for (auto field : obj) {
+    std::string_view key = field.key;
+    dom::element v = field.value;
+    if (key == "event") {
+      if (string_of(v, key) != "crashed") throw std::runtime_error("\"event\" must be \"crashed\"");
+    } else if (key == "detail") {
+      auto d = panic_detail_from(string_of(v, key));
+      if (!d) throw std::runtime_error("\"detail\" must be \"panicked\" or \"crashloaded\"");
+      p.detail = *d;
+      detail = true;
+    } else if (key == "source") {
+      p.source = string_of(v, key);
+    } else if (key == "domain") {
+      p.domain = string_of(v, key);
+    } else if (key == "uuid") {
+      p.uuid = string_of(v, key);
+    } else if (key == "id") {
+      if (v.get_int64().get(p.id)) throw std::runtime_error("\"id\" must be an integer");
+    } else if (key == "panic") {
+      p.info = string_of(v, key);
+    }
+  }
+  if (p.domain.empty()) throw std::runtime_error("a crash event needs \"domain\"");
+  if (!detail) throw std::runtime_error("a crash event needs \"detail\"");
+  return p;
+}
+
+HostRecord to_host(dom::object obj) {
+  HostRecord h;
+  for (auto field : obj) {
+    std::string_view key = field.key;
+    dom::element v = field.value;
+    if (key == "host") {
+      h.source = string_of(v, key);
+    } else if (key == "deprecated_machine_types") {
+      dom::array names;
+      if (v.get_array().get(names))
+        throw std::runtime_error("\"deprecated_machine_types\" must be an array of names");
+      for (dom::element n : names) h.deprecated_machine_types.push_back(string_of(n, "deprecated_machine_types"));
+    }
+  }
+  return h;
+}
+
 DomainRecord to_record(dom::object obj) {
   DomainRecord r;
   for (auto field : obj) {
@@ -106,6 +159,8 @@ DomainRecord to_record(dom::object obj) {
       r.job_type = n;
     } else if (key == "guest") {
       r.guest = to_guest(v);
+    } else if (key == "dirtyrate") {
+      r.dirty_rate = to_params(v, key);
     } else if (key == "aliases") {
       Params a = to_params(v, key);
       for (auto& [dev, alias] : a) {
@@ -156,7 +211,36 @@ void append_raw_record(std::string& out, const DomainRecord& r) {
     }
     out += '}';
   }
+  if (!r.dirty_rate.empty()) append_params(out, "dirtyrate", r.dirty_rate);
   out += "}\n";
+}
+
+void append_raw_panic(std::string& out, const PanicRecord& p) {
+  out += "{\"event\":\"crashed\",\"detail\":";
+  append_json_string(out, to_string(p.detail));
+  out += ",\"source\":";
+  append_json_string(out, p.source);
+  out += ",\"domain\":";
+  append_json_string(out, p.domain);
+  out += ",\"uuid\":";
+  append_json_string(out, p.uuid);
+  out += ",\"id\":" + std::to_string(p.id);
+  if (p.info) {
+    out += ",\"panic\":";
+    append_json_string(out, *p.info);
+  }
+  out += "}\n";
+}
+
+void append_raw_host(std::string& out, const HostRecord& h) {
+  out += "{\"host\":";
+  append_json_string(out, h.source);
+  out += ",\"deprecated_machine_types\":[";
+  for (std::size_t i = 0; i < h.deprecated_machine_types.size(); ++i) {
+    if (i) out += ',';
+    append_json_string(out, h.deprecated_machine_types[i]);
+  }
+  out += "]}\n";
 }
 
 void append_raw_cycle_end(std::string& out) { out += "{\"end\":\"kv-domstats-raw\"}\n"; }
@@ -180,17 +264,26 @@ void read_raw_recording(const std::string& path,
       dom::object obj;
       if (doc.get_object().get(obj)) throw std::runtime_error("a record must be a JSON object");
       end = obj.at_key("end").error() == simdjson::SUCCESS;
-      if (!end) cycle.domains.push_back(to_record(obj));
+      auto has = [&](const char* key) { return obj.at_key(key).error() == simdjson::SUCCESS; };
+      if (end) {
+        // closes the cycle, below
+      } else if (has("event")) {
+        cycle.panics.push_back(to_panic(obj));
+      } else if (has("host")) {
+        cycle.hosts.push_back(to_host(obj));
+      } else {
+        cycle.domains.push_back(to_record(obj));
+      }
     } catch (const std::runtime_error& e) {
       throw std::runtime_error(path + ":" + std::to_string(number) + ": " + e.what());
     }
     // Outside the try: errors of the consumer (a closed stdout) are its own.
     if (end) {
       on_cycle(cycle);
-      cycle.domains.clear();
+      cycle = RawCycle{};
     }
   }
-  if (!cycle.domains.empty()) on_cycle(cycle);
+  if (!cycle.empty()) on_cycle(cycle);
 }
 
 }  // namespace kv::domstats

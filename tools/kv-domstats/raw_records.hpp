@@ -3,6 +3,11 @@
 // cycle closed by {"end":"kv-domstats-raw"}. --raw writes it for debugging
 // and for recording fixtures; --replay reads it back in place of libvirt,
 // so golden tests need neither libvirt nor QEMU.
+//
+// Besides the domains, a cycle has a line per crash event taken in it
+// ({"event":"crashed","detail":"panicked",...}, with the domain log's panic
+// line as "panic") and a line per connection whose host capabilities are
+// known ({"host":URI,"deprecated_machine_types":[...]}).
 #pragma once
 
 #include <functional>
@@ -11,15 +16,21 @@
 #include <vector>
 
 #include "kv-domstats/domain_record.hpp"
+#include "kv-domstats/panics.hpp"
 
 namespace kv::domstats {
 
 void append_raw_record(std::string& out, const DomainRecord& record);
+void append_raw_panic(std::string& out, const PanicRecord& panic);
+void append_raw_host(std::string& out, const HostRecord& host);
 void append_raw_cycle_end(std::string& out);
 
-// One cycle of a recording, or the reason the line could not be read.
+// One cycle of a recording.
 struct RawCycle {
   std::vector<DomainRecord> domains;
+  std::vector<PanicRecord> panics;
+  std::vector<HostRecord> hosts;
+  bool empty() const { return domains.empty() && panics.empty() && hosts.empty(); }
 };
 
 // Reads a recording; calls `on_cycle` at every cycle end (and for the

@@ -36,6 +36,23 @@ void emit_guest_agent_metrics(const GuestAgentStatus& agent, const SampleOut::La
   }
 }
 
+template <typename Emit>
+void emit_dirty_rate_metrics(const DirtyRateStatus& dirty, const SampleOut::Labels& labels,
+                             const Emit& emit) {
+  emit(MetricId::kv_domstats_dirty_rate_up, labels, dirty.up ? 1 : 0);
+  emit(MetricId::kv_domstats_dirty_rate_stuck, labels, dirty.stuck ? 1 : 0);
+  for (std::size_t i = 0; i < kDirtyRateFailureCount; ++i) {
+    if (dirty.errors[i] == 0) continue;
+    SampleOut::Labels with_reason = labels;
+    with_reason.emplace_back("reason", to_string(static_cast<DirtyRateFailure>(i)));
+    emit(MetricId::kv_domstats_dirty_rate_errors_total, with_reason,
+         static_cast<double>(dirty.errors[i]));
+  }
+  if (dirty.last_success_ms > 0)
+    emit(MetricId::kv_domstats_dirty_rate_last_success_timestamp_seconds, labels,
+         static_cast<double>(dirty.last_success_ms) / 1000.0);
+}
+
 }  // namespace
 
 void emit_self_metrics(const CycleResult& cycle, const std::string& node,
@@ -55,6 +72,7 @@ void emit_self_metrics(const CycleResult& cycle, const std::string& node,
          static_cast<double>(d.collected_ms) / 1000.0);
     emit(MetricId::kv_domstats_domain_stale, labels, d.stale ? 1 : 0);
     if (d.agent) emit_guest_agent_metrics(*d.agent, labels, emit);
+    if (d.dirty_rate) emit_dirty_rate_metrics(*d.dirty_rate, labels, emit);
   }
   for (const auto& s : cycle.sources) {
     SampleOut::Labels labels{{"source", s.uri}};
@@ -64,6 +82,12 @@ void emit_self_metrics(const CycleResult& cycle, const std::string& node,
     emit(MetricId::kv_domstats_source_read_duration_seconds, labels, s.read_seconds);
     emit(MetricId::kv_domstats_source_domains, labels, static_cast<double>(s.domains));
     emit(MetricId::kv_domstats_foreign_domains, labels, static_cast<double>(foreign[s.uri]));
+    if (s.events_up) emit(MetricId::kv_domstats_source_events_up, labels, *s.events_up ? 1 : 0);
+    emit(MetricId::kv_domstats_source_capabilities_errors_total, labels,
+         static_cast<double>(s.capabilities_errors_total));
+    if (s.events_up)
+      emit(MetricId::kv_domstats_panic_log_errors_total, labels,
+           static_cast<double>(s.panic_log_errors_total));
   }
   emit(MetricId::kv_domstats_cycle_duration_seconds, {}, cycle.seconds);
 }

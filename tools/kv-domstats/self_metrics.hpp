@@ -1,6 +1,6 @@
 // kv-domstats' own health as samples (kv_domstats_*), written with each
 // snapshot: per libvirt connection, per VM (with its guest agent, under
-// --guest-agent), and for the cycle.
+// --guest-agent, and its dirty rate, under --dirty-rate), and for the cycle.
 #pragma once
 
 #include <string>
