@@ -51,7 +51,7 @@ setup() {
 teardown() {
   local pid
   for pid in $(libvirt_qemu_pid "$E2E_TMP/e" "$DIRTY"); do kill -CONT "$pid" 2>/dev/null || true; done
-  [ -n "${DOMSTATS_PID:-}" ] && kill "$DOMSTATS_PID" 2>/dev/null || true
+  if [ -n "${DOMSTATS_PID:-}" ]; then kill "$DOMSTATS_PID" 2>/dev/null || true; fi
   common_teardown
 }
 
@@ -110,7 +110,7 @@ PY
     >"$TEST_TMP/stream.ndjson" 2>"$TEST_TMP/err" &
   DOMSTATS_PID=$!
   wait_for 100 grep -q '"kv_domstats_source_events_up".*"value":1' "$TEST_TMP/stream.ndjson"
-  ! grep -q kubevirt_vmi_guest_os_panic_total "$TEST_TMP/stream.ndjson"
+  if grep -q kubevirt_vmi_guest_os_panic_total "$TEST_TMP/stream.ndjson"; then flunk "a panic counted"; fi
   panic_guest
   wait_for 100 grep -q '"kubevirt_vmi_guest_os_panic_total"' "$TEST_TMP/stream.ndjson"
   local first
@@ -213,13 +213,13 @@ assert a > 0 and b > 0, "the writing guest measures no dirty rate"
 assert 0.25 <= a / b <= 4, f"medians {a} and {b} differ by more than 4x"
 PY
   local lp='name="kvdspaused",namespace="default",node="node01"'
-  ! grep -q "^kubevirt_vmi_dirty_rate_bytes_per_second{$lp}" "$TEST_TMP/out.1.prom"
+  if grep -q "^kubevirt_vmi_dirty_rate_bytes_per_second{$lp}" "$TEST_TMP/out.1.prom"; then flunk "a dirty rate of the paused domain"; fi
   grep -qx "kv_domstats_dirty_rate_up{$lp} 0" "$TEST_TMP/out.1.prom"
   grep -qx "kv_domstats_dirty_rate_errors_total{$lp,reason=\"not_running\"} 1" "$TEST_TMP/out.1.prom"
   grep -qx "kv_domstats_dirty_rate_up{$l} 1" "$TEST_TMP/out.1.prom"
   # Without --dirty-rate there is no value and no calculation.
   kv-domstats --uri "$URI" --once --node node01 | kv-promfmt >"$TEST_TMP/off.prom"
-  ! grep -q 'dirty_rate' "$TEST_TMP/off.prom"
+  if grep -q 'dirty_rate' "$TEST_TMP/off.prom"; then flunk "a dirty rate without --dirty-rate"; fi
 }
 
 @test "kv-domstats --dirty-rate: a frozen QEMU keeps its last value, is reported stuck and slows no cycle" {
