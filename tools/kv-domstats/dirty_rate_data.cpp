@@ -4,6 +4,7 @@
 #include <libvirt/virterror.h>
 
 #include "kv-domstats/domain_metrics.hpp"
+#include "kv-domstats/libvirt_reader.hpp"
 
 namespace kv::domstats {
 
@@ -22,16 +23,7 @@ DirtyRateFailure classify_dirty_rate_failure(int code) {
     case VIR_ERR_OPERATION_INVALID: return DirtyRateFailure::not_running;
     // The domain's job stayed busy past libvirt's wait (a stuck monitor).
     case VIR_ERR_OPERATION_TIMEOUT: return DirtyRateFailure::timeout;
-    case VIR_ERR_NO_CONNECT:
-    case VIR_ERR_INVALID_CONN:
-    case VIR_ERR_SYSTEM_ERROR:
-    case VIR_ERR_RPC:
-    case VIR_ERR_AUTH_FAILED:
-    case VIR_ERR_AUTH_CANCELLED:
-    case VIR_ERR_AUTH_UNAVAILABLE:
-    case VIR_ERR_ACCESS_DENIED:
-    case VIR_ERR_OPERATION_DENIED: return DirtyRateFailure::connection;
-    default: return DirtyRateFailure::error;
+    default: return is_connection_error(code) ? DirtyRateFailure::connection : DirtyRateFailure::error;
   }
 }
 

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "kv-domstats/guest_agent_json.hpp"
+#include "kv-domstats/libvirt_reader.hpp"
 
 namespace kv::domstats {
 
@@ -84,16 +85,7 @@ AgentFailure classify_agent_failure(int code, std::chrono::milliseconds took,
       return took >= timeout ? AgentFailure::timeout : AgentFailure::not_connected;
     // Another client's agent call held the domain's agent job too long.
     case VIR_ERR_OPERATION_TIMEOUT: return AgentFailure::timeout;
-    case VIR_ERR_NO_CONNECT:
-    case VIR_ERR_INVALID_CONN:
-    case VIR_ERR_SYSTEM_ERROR:
-    case VIR_ERR_RPC:
-    case VIR_ERR_AUTH_FAILED:
-    case VIR_ERR_AUTH_CANCELLED:
-    case VIR_ERR_AUTH_UNAVAILABLE:
-    case VIR_ERR_ACCESS_DENIED:
-    case VIR_ERR_OPERATION_DENIED: return AgentFailure::connection;
-    default: return AgentFailure::error;
+    default: return is_connection_error(code) ? AgentFailure::connection : AgentFailure::error;
   }
 }
 

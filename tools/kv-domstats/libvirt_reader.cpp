@@ -132,6 +132,21 @@ std::string libvirt_error() {
   return err && err->message ? err->message : "unknown libvirt error";
 }
 
+bool is_connection_error(int code) {
+  switch (code) {
+    case VIR_ERR_NO_CONNECT:
+    case VIR_ERR_INVALID_CONN:
+    case VIR_ERR_SYSTEM_ERROR:
+    case VIR_ERR_RPC:
+    case VIR_ERR_AUTH_FAILED:
+    case VIR_ERR_AUTH_CANCELLED:
+    case VIR_ERR_AUTH_UNAVAILABLE:
+    case VIR_ERR_ACCESS_DENIED:
+    case VIR_ERR_OPERATION_DENIED: return true;
+    default: return false;
+  }
+}
+
 LibvirtReader::LibvirtReader(std::string uri) : uri_(std::move(uri)) {}
 
 LibvirtReader::~LibvirtReader() { disconnect(); }

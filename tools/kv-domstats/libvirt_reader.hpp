@@ -90,4 +90,8 @@ Params to_params(const virTypedParameter* params, int n);
 // libvirt's last error as text ("unknown libvirt error" when none).
 std::string libvirt_error();
 
+// Whether a libvirt error code says the connection is gone or refused (the
+// next attempt reconnects), rather than that one call failed.
+bool is_connection_error(int code);
+
 }  // namespace kv::domstats
