@@ -59,7 +59,7 @@ teardown() {
 
 @test "kv-domstats: --raw of a replay gives back the recording, guest-agent values, crashes, hosts and dirty rates included" {
   local case rec
-  for case in replay-mapping replay-guest-agent replay-panics replay-events-recorded; do
+  for case in replay-mapping replay-guest-agent replay-panics replay-recorded-dirty-rate replay-recorded-panic; do
     rec="$KV_ROOT/tests/cases/kv-domstats/$case/recording.ndjson"
     run kv-domstats --replay "$rec" --raw
     assert_success
@@ -90,20 +90,41 @@ teardown() {
   [[ "$stderr" == *"$TEST_TMP/bad.ndjson:2: \"deprecated_machine_types\" must be an array of names"* ]] || flunk "$stderr"
 }
 
-@test "kv-domstats: a replay counts panics as they came: PANICKED once per run, CRASHLOADED every time" {
-  # The hand-made recording of tests/cases/kv-domstats/replay-panics: its
-  # last snapshot, through kv-promfmt.
-  kv-domstats --replay "$KV_ROOT/tests/cases/kv-domstats/replay-panics/recording.ndjson" --node node01 |
-    awk '/"end"/ {last = buf; buf = ""; next} {buf = buf $0 "\n"} END {printf "%s", last}' |
-    kv-promfmt | grep '^kubevirt_vmi_guest_os_panic_total' >"$TEST_TMP/panics"
-  cat >"$TEST_TMP/want" <<'EOF'
-kubevirt_vmi_guest_os_panic_total{bugcheck_code="0x7e",name="win1",namespace="default",type="hyper-v"} 1
-kubevirt_vmi_guest_os_panic_total{bugcheck_code="0x9f",name="win1",namespace="default",type="hyper-v"} 2
-kubevirt_vmi_guest_os_panic_total{bugcheck_code="unknown",name="lin1",namespace="default",type="hyper-v"} 1
-kubevirt_vmi_guest_os_panic_total{bugcheck_code="unknown",name="lin1",namespace="default",type="unknown"} 1
-kubevirt_vmi_guest_os_panic_total{bugcheck_code="unknown",name="s390guest",namespace="prod",type="s390"} 1
+@test "kv-domstats: a replay counts panics across cycles: PANICKED once per run, CRASHLOADED every time, kept while the VM is gone" {
+  # Made by hand, as tests/cases/kv-domstats/replay-panics: three cycles.
+  local src='qemu+unix:///session?socket=/pods/a1/volumes/kubernetes.io~empty-dir/libvirt-runtime/virtqemud-sock'
+  local hv="hyper-v: arg1='0x9f', arg2='0x3', arg3='0x0', arg4='0x0', arg5='0x0'"
+  jq -nc --arg s "$src" --arg hv "$hv" '
+    {source: $s, domain: "default_win1", uuid: "u-win1", stats: {"cpu.time": 1}, memory: {}, aliases: {}},
+    {event: "crashed", detail: "crashloaded", source: $s, domain: "default_win1", uuid: "u-win1", id: 1, panic: $hv},
+    {event: "crashed", detail: "panicked", source: $s, domain: "default_lin1", uuid: "u-lin1", id: 1},
+    {end: "kv-domstats-raw"},
+    {source: $s, domain: "default_win1", uuid: "u-win1", stats: {"cpu.time": 2}, memory: {}, aliases: {}},
+    {event: "crashed", detail: "crashloaded", source: $s, domain: "default_win1", uuid: "u-win1", id: 1, panic: $hv},
+    {event: "crashed", detail: "panicked", source: $s, domain: "default_lin1", uuid: "u-lin1", id: 1},
+    {end: "kv-domstats-raw"},
+    {source: $s, domain: "default_win1", uuid: "u-win1", stats: {"cpu.time": 3}, memory: {}, aliases: {}},
+    {event: "crashed", detail: "panicked", source: $s, domain: "default_lin1", uuid: "u-lin1", id: 2},
+    {end: "kv-domstats-raw"}' >"$TEST_TMP/rec.ndjson"
+  kv-domstats --replay "$TEST_TMP/rec.ndjson" --node node01 >"$TEST_TMP/stream.ndjson"
+  local n
+  for n in 1 2 3; do
+    awk -v n="$n" '/"end"/ {k++; next} k == n - 1' "$TEST_TMP/stream.ndjson" | kv-promfmt |
+      grep '^kubevirt_vmi_guest_os_panic_total' | sed 's/^kubevirt_vmi_guest_os_panic_total//' >"$TEST_TMP/got.$n"
+  done
+  # lin1 is in no cycle's stats (crashed): its count stays all the same.
+  diff -u - "$TEST_TMP/got.1" <<'EOF'
+{bugcheck_code="0x9f",name="win1",namespace="default",type="hyper-v"} 1
+{bugcheck_code="unknown",name="lin1",namespace="default",type="unknown"} 1
 EOF
-  diff -u "$TEST_TMP/want" "$TEST_TMP/panics"
+  diff -u - "$TEST_TMP/got.2" <<'EOF'
+{bugcheck_code="0x9f",name="win1",namespace="default",type="hyper-v"} 2
+{bugcheck_code="unknown",name="lin1",namespace="default",type="unknown"} 1
+EOF
+  diff -u - "$TEST_TMP/got.3" <<'EOF'
+{bugcheck_code="0x9f",name="win1",namespace="default",type="hyper-v"} 2
+{bugcheck_code="unknown",name="lin1",namespace="default",type="unknown"} 2
+EOF
 }
 
 @test "kv-domstats: a closed stdout is a quiet exit" {

@@ -28,8 +28,8 @@ namespace kv::domstats {
 namespace {
 
 std::filesystem::path fixture(const std::string& name) {
-  // <root>/tests/unit/this file -> <root>/tests/fixtures/libvirt/name
-  return std::filesystem::path(__FILE__).parent_path().parent_path() / "fixtures" / "libvirt" / name;
+  // Beside this file, in tests/unit.
+  return std::filesystem::path(__FILE__).parent_path() / name;
 }
 
 std::string slurp(const std::filesystem::path& path) {
@@ -166,7 +166,7 @@ TEST(DomstatsPanicCounter, KeptWhileSeenAndForAWhileAfter) {
 
 TEST(DomstatsCapabilities, DeprecatedMachineTypesOfARecordedHost) {
   // virsh capabilities of Debian 12 (QEMU 7.2, x86_64 and i686 guests).
-  std::string xml = slurp(fixture("capabilities-qemu-7.2.xml"));
+  std::string xml = slurp(fixture("domstats_capabilities_qemu72.xml"));
   ASSERT_FALSE(xml.empty());
   EXPECT_EQ(parse_deprecated_machine_types(xml),
             (std::vector<std::string>{"pc-i440fx-1.4", "pc-i440fx-1.5", "pc-i440fx-1.6",
