@@ -79,6 +79,15 @@ std::vector<ConfiguredResource> select_configured_resources(
     for (const auto& why : unresolved) message += "; " + why;
     throw ResourceSelectionError(message);
   }
+  // What the picked resources' metrics look up is watched too.
+  for (std::size_t i = 0; i < configured.size(); ++i)
+    if (picked[i])
+      for (const auto& m : configured[i].spec->metrics)
+        for (const auto& l : m.lookups)
+          for (std::size_t j = 0; j < configured.size(); ++j)
+            if (l.group == configured[j].spec->group && l.version == configured[j].spec->version &&
+                l.kind == configured[j].spec->kind)
+              picked[j] = true;
   std::vector<ConfiguredResource> out;
   for (std::size_t i = 0; i < configured.size(); ++i)
     if (picked[i]) out.push_back(configured[i]);
@@ -90,8 +99,10 @@ void ConfigMetrics::write(const std::vector<ConfiguredResource>& resources,
                           const std::function<void(const SampleOut&)>& sink,
                           const TransitionMetrics* transitions) {
   std::vector<std::string> errors;
+  lookups_.build(resources, caches);
   for (std::size_t r = 0; r < resources.size(); ++r) {
     const auto& spec = *resources[r].spec;
+    if (spec.metrics.empty()) continue;  // watched only for lookups
     // Each object is parsed once for all metrics; the series are kept per
     // metric so that each family comes out in one piece.
     std::vector<std::vector<crs::Series>> series(spec.metrics.size());
@@ -113,8 +124,9 @@ void ConfigMetrics::write(const std::vector<ConfiguredResource>& resources,
         for (std::size_t m = 0; m < spec.metrics.size(); ++m) {
           const auto& metric = spec.metrics[m];
           if (metric.each.type == crs::EachType::transition) continue;  // made of changes, not of objects
+          if (!metric.lookups.empty() && !lookups_.ready(metric)) continue;
           errors.clear();
-          crs::object_series(metric, object, series[m], errors);
+          crs::object_series(metric, object, series[m], errors, &lookups_);
           if (errors.empty()) continue;
           errors_[metric.name] += errors.size();
           // The first problem of each metric is worth a line; the rest are counted.
@@ -132,6 +144,7 @@ void ConfigMetrics::write(const std::vector<ConfiguredResource>& resources,
         if (const TransitionHistogram* h = transitions ? transitions->histogram(metric) : nullptr) h->write(sink);
         continue;
       }
+      if (!metric.lookups.empty() && !lookups_.ready(metric)) continue;
       if (metric.aggregate) crs::aggregate_series(*metric.aggregate, series[m]);
       SampleOut s;
       s.name = metric.name;

@@ -11,6 +11,7 @@
 
 #include "kv-watch/crs_config.hpp"
 #include "kv-watch/object_cache.hpp"
+#include "kv-watch/object_lookup.hpp"
 #include "kv-watch/resource_types.hpp"
 #include "kv-watch/transitions.hpp"
 #include "sample_writer.hpp"
@@ -49,7 +50,8 @@ class ResourceSelectionError : public std::runtime_error {
 };
 
 // The configured resources that `names` (--resources, named as
-// resolve_resource takes names) pick, in the config's order. Throws
+// resolve_resource takes names) pick, in the config's order, with the
+// resources their metrics look up. Throws
 // ResourceSelectionError for a name that picks none; its message lists
 // what the config has, and the errors of `unresolved` entries.
 std::vector<ConfiguredResource> select_configured_resources(
@@ -63,6 +65,8 @@ class ConfigMetrics {
   // (index-aligned with `resources`; a resource watched per namespace has
   // one cache per namespace, merged in key order), and the histograms of
   // its Transition metrics from `transitions`, in the config's order.
+  // A metric with a lookup is left out until the resources it looks up
+  // are among `resources` too.
   void write(const std::vector<ConfiguredResource>& resources,
              const std::vector<std::vector<const ObjectCache*>>& caches,
              const std::function<void(const SampleOut&)>& sink,
@@ -74,6 +78,7 @@ class ConfigMetrics {
   std::map<std::string, std::uint64_t> errors_;
   std::map<std::string, bool> logged_;
   simdjson::dom::parser parser_;
+  LookupTables lookups_;
 };
 
 }  // namespace kv::watch

@@ -368,11 +368,109 @@ std::optional<Aggregation> parse_aggregate(const YAML::Node& n, const std::strin
   return a;
 }
 
+// lookup (kv-watch's own, so an unknown key is an error, not ignored): the
+// other objects a metric reads, each by key or as a resource's singleton.
+std::vector<LookupSpec> parse_lookups(const YAML::Node& n, const std::string& file, const std::string& entry,
+                                      std::vector<std::string>& warnings) {
+  std::vector<LookupSpec> out;
+  if (!n || n.IsNull()) return out;
+  if (!n.IsSequence())
+    throw ConfigError(at(file, n) + ": " + entry + ": lookup must be a list of mappings, each with groupVersionKind");
+  static const std::vector<std::string> known{"groupVersionKind", "resourcePlural", "namespace", "name",
+                                              "when", "labelsFromPath", "optional"};
+  for (const auto& l : n) {
+    std::string w = entry + " lookup";
+    if (!l.IsMap()) throw ConfigError(at(file, l) + ": " + w + ": each lookup must be a mapping with groupVersionKind");
+    for (const auto& kv : l)
+      if (std::find(known.begin(), known.end(), kv.first.Scalar()) == known.end())
+        throw ConfigError(at(file, kv.first) + ": " + w + ": unknown key \"" + kv.first.Scalar() +
+                          "\" (a lookup has groupVersionKind, resourcePlural, namespace, name, when, labelsFromPath, "
+                          "optional)");
+    LookupSpec spec;
+    spec.where = at(file, l) + ": " + w;
+    auto gvk = l["groupVersionKind"];
+    if (!gvk || !gvk.IsMap())
+      throw ConfigError(at(file, gvk ? gvk : YAML::Node(l)) + ": " + w +
+                        ": groupVersionKind must be a mapping, like {group: kubevirt.io, version: v1, kind: KubeVirt}");
+    for (const auto& kv : gvk)
+      if (kv.first.Scalar() != "group" && kv.first.Scalar() != "version" && kv.first.Scalar() != "kind")
+        throw ConfigError(at(file, kv.first) + ": " + w + ": groupVersionKind: unknown key \"" + kv.first.Scalar() +
+                          "\" (want group, version, kind)");
+    spec.group = scalar(gvk["group"], file, w + " groupVersionKind.group");
+    spec.version = scalar(gvk["version"], file, w + " groupVersionKind.version");
+    spec.kind = scalar(gvk["kind"], file, w + " groupVersionKind.kind");
+    if (spec.version.empty() || spec.kind.empty())
+      throw ConfigError(at(file, gvk) + ": " + w + ": groupVersionKind needs a version and a kind");
+    spec.plural = scalar(l["resourcePlural"], file, w + " resourcePlural");
+    auto ns = l["namespace"];
+    spec.namespace_path = ns ? path_of(ns, file, w + " namespace") : ValuePath::compile({"metadata", "namespace"});
+    if (ns && spec.namespace_path.empty()) throw ConfigError(at(file, ns) + ": " + w + ": namespace is an empty path");
+    auto name = l["name"];
+    if (name && !name.IsNull()) {
+      if (!name.IsSequence() || name.size() == 0)
+        throw ConfigError(at(file, name) + ": " + w +
+                          ": name must be a path like [spec, claimName], or a list of paths tried in order");
+      if (name[0].IsSequence()) {
+        for (const auto& alt : name) {
+          if (!alt.IsSequence())
+            throw ConfigError(at(file, alt) + ": " + w + ": name: each alternative must be a path, like [dataVolume, name]");
+          spec.name.push_back(path_of(alt, file, w + " name"));
+          if (spec.name.back().empty()) throw ConfigError(at(file, alt) + ": " + w + ": name: an empty path");
+        }
+      } else {
+        spec.name.push_back(path_of(name, file, w + " name"));
+      }
+    } else if (ns) {
+      throw ConfigError(at(file, ns) + ": " + w + ": namespace without name (a lookup without name is the "
+                        "resource's one object that meets when)");
+    }
+    spec.when = parse_when(l["when"], file, w, warnings);
+    spec.labels = label_paths(l["labelsFromPath"], file, w + " labelsFromPath");
+    sanitize_plain_keys(spec.labels);
+    spec.optional = boolean(l["optional"], file, w + " optional");
+    out.push_back(std::move(spec));
+  }
+  return out;
+}
+
+// The resources lookups read: those the config has no entry for are
+// watched without metrics, and every entry for them keeps what the
+// lookups read.
+void add_lookup_targets(MetricsConfig& config) {
+  std::vector<ResourceSpec> added;
+  for (const auto& r : config.resources)
+    for (const auto& m : r.metrics)
+      for (const auto& l : m.lookups) {
+        auto same = [&](const ResourceSpec& t) {
+          return t.group == l.group && t.version == l.version && t.kind == l.kind;
+        };
+        if (std::none_of(config.resources.begin(), config.resources.end(), same) &&
+            std::none_of(added.begin(), added.end(), same)) {
+          ResourceSpec t;
+          t.group = l.group;
+          t.version = l.version;
+          t.kind = l.kind;
+          t.plural = l.plural;
+          t.where = l.where;
+          t.lookup_only = true;
+          added.push_back(std::move(t));
+        }
+        auto keep = [&](ResourceSpec& t) {
+          if (!same(t)) return;
+          for (const auto& [_, p] : l.labels) t.looked_up_paths.push_back(p);
+          for (const auto& c : l.when) t.looked_up_paths.push_back(c.path);
+        };
+        for (auto& t : config.resources) keep(t);
+        for (auto& t : added) keep(t);
+      }
+  for (auto& t : added) config.resources.push_back(std::move(t));
+}
+
 // What a Transition metric cannot have: its series are histograms of
 // changes, not of objects.
 void check_transition(const MetricSpec& spec, const YAML::Node& m, const std::string& file, const std::string& entry) {
   if (spec.each.type != EachType::transition) return;
-  for (const char* key : {"forEach", "labelsFromMap", "aggregate"})
+  for (const char* key : {"forEach", "labelsFromMap", "aggregate", "lookup", "valueFromLabel"})
     if (m[key] && !m[key].IsNull())
       throw ConfigError(at(file, m[key]) + ": " + entry + ": " + key + " cannot be used with type Transition");
   for (const auto& [name, _] : spec.labels)
@@ -460,7 +558,7 @@ MetricsConfig parse_metrics_config(const std::string& text, const std::string& f
         std::string name = scalar(m["name"], file, entry + " metric name");
         std::string mentry = entry + " metric \"" + name + "\"";
         check_keys(m, {"name", "help", "each", "commonLabels", "labelsFromPath", "errorLogV", "when", "labelValues",
-                       "aggregate", "forEach", "labelsFromMap"},
+                       "aggregate", "forEach", "labelsFromMap", "lookup", "valueFromLabel"},
                    file, mentry, config.warnings);
         MetricSpec spec;
         spec.name = prefix.empty() ? name : prefix + "_" + name;
@@ -482,11 +580,19 @@ MetricsConfig parse_metrics_config(const std::string& text, const std::string& f
         spec.when = parse_when(m["when"], file, mentry, config.warnings);
         spec.label_rules = parse_label_rules(m["labelValues"], file, mentry, config.warnings);
         spec.aggregate = parse_aggregate(m["aggregate"], file, mentry, config.warnings);
+        spec.lookups = parse_lookups(m["lookup"], file, mentry, config.warnings);
+        if (auto v = m["valueFromLabel"]; v && !v.IsNull()) {
+          spec.value_from_label = scalar(v, file, mentry + " valueFromLabel");
+          if (!is_label_name(spec.value_from_label) || spec.value_from_label.starts_with("__"))
+            throw ConfigError(at(file, v) + ": " + mentry + ": valueFromLabel must be a label name, not \"" +
+                              spec.value_from_label + "\"");
+        }
         check_transition(spec, m, file, mentry);
         res.metrics.push_back(std::move(spec));
       }
       config.resources.push_back(std::move(res));
     }
+    add_lookup_targets(config);
     check_histogram_names(config);
   } catch (const YAML::Exception& e) {
     throw ConfigError(file + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
@@ -530,7 +636,14 @@ std::vector<std::string> fields_read(const ResourceSpec& resource) {
     } else {
       add({&m.each.path});  // what each-level paths read lies below it
     }
+    // A lookup's key: the namespace from the object, the name from the
+    // forEach element or the object.
+    for (const auto& l : m.lookups) {
+      add({&l.namespace_path});
+      for (const auto& p : l.name) m.for_each ? add({&m.for_each->path, &p}) : add({&p});
+    }
   }
+  for (const auto& p : resource.looked_up_paths) add({&p});
   // An empty path means the whole object.
   if (out.count("")) return {""};
   return {out.begin(), out.end()};

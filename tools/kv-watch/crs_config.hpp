@@ -115,6 +115,20 @@ struct MapLabels {
   std::string prefix;
 };
 
+// lookup: another cached object a metric reads (a join), found by key in
+// an index of its resource, or the one object of a resource that meets
+// `when` (a singleton such as the KubeVirt CR); object_lookup.hpp.
+struct LookupSpec {
+  std::string group, version, kind;  // the other resource
+  std::string plural;                // resourcePlural, may be empty
+  ValuePath namespace_path;          // from the object; default [metadata, namespace]
+  std::vector<ValuePath> name;       // alternatives, the first found wins; empty: a singleton
+  std::vector<Condition> when;       // the other object counts only if it meets these
+  LabelPaths labels;                 // read from the other object
+  bool optional = false;             // absent: the series without these labels, or (default) none
+  std::string where;                 // "FILE:LINE: metric NAME lookup", for messages
+};
+
 struct MetricSpec {
   std::string name;  // with the prefix
   std::string help;
@@ -126,6 +140,8 @@ struct MetricSpec {
   std::vector<Condition> when;
   std::vector<LabelRule> label_rules;
   std::optional<Aggregation> aggregate;
+  std::vector<LookupSpec> lookups;
+  std::string value_from_label;  // valueFromLabel: the value is this label's, which is then dropped
   std::string where;  // "FILE:LINE: metric NAME", for messages
 };
 
@@ -135,6 +151,9 @@ struct ResourceSpec {
   bool custom_resource_labels = true;  // customresource_group/version/kind
   std::vector<MetricSpec> metrics;
   std::string where;
+  // Paths other resources' lookups read in these objects, kept by the cache.
+  std::vector<ValuePath> looked_up_paths;
+  bool lookup_only = false;  // named only by lookups: watched, no metrics of its own
 };
 
 struct MetricsConfig {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "kv-watch/object_lookup.hpp"
+
 namespace kv::watch::crs {
 
 LabelSet::LabelSet(std::initializer_list<value_type> items) {
@@ -331,7 +333,7 @@ void add_map_labels(const MapLabels& m, element object, Labels& out) {
 }  // namespace
 
 void object_series(const MetricSpec& metric, element object, std::vector<Series>& out,
-                   std::vector<std::string>& errors) {
+                   std::vector<std::string>& errors, const ObjectLookup* lookups) {
   if (metric.each.type == EachType::transition) return;  // made of changes, not of objects
   if (!conditions_hold(metric.when, object)) return;
   // Room for the labels a series gets, so that adding them does not grow it.
@@ -342,20 +344,28 @@ void object_series(const MetricSpec& metric, element object, std::vector<Series>
   if (metric.for_each) {
     auto list = metric.for_each->path.get(object);
     if (list && list->type() == element_type::ARRAY) {
-      Labels element_labels;
+      Labels element_labels, joined;
       for (auto item : list->get_array()) {
         if (is_null(item)) continue;
+        if (!metric.lookups.empty() && !lookup_labels(metric, lookups, object, item, joined)) continue;
         std::size_t from = out.size();
         each_series(c, item);
-        if (out.size() == from || metric.for_each->labels.empty()) continue;
+        if (out.size() == from) continue;
         element_labels.clear();
         add_path_labels(metric.for_each->labels, item, element_labels);
-        for (std::size_t i = from; i < out.size(); ++i)
+        // The element's labels, then those looked up for it.
+        for (std::size_t i = from; i < out.size(); ++i) {
           for (const auto& [k, v2] : element_labels) out[i].labels.add(k, v2);
+          for (const auto& [k, v2] : joined) out[i].labels.add(k, v2);
+        }
       }
     }
   } else {
+    Labels joined;
+    if (!metric.lookups.empty() && !lookup_labels(metric, lookups, object, object, joined)) return;
     each_series(c, object);
+    for (std::size_t i = first; i < out.size(); ++i)
+      for (const auto& [k, v2] : joined) out[i].labels.add(k, v2);
   }
   if (out.size() == first) return;
   // Labels the series do not set come from the family: labelsFromPath
@@ -368,9 +378,16 @@ void object_series(const MetricSpec& metric, element object, std::vector<Series>
     for (const auto& [k, v2] : family) out[i].labels.add(k, v2);
     apply_label_rules(metric.label_rules, out[i].labels);
   }
+  if (!metric.value_from_label.empty()) take_values_from_label(metric, out, first, errors);
 }
 
 bool meets_conditions(const MetricSpec& metric, element object) { return conditions_hold(metric.when, object); }
+
+bool meets_conditions(const std::vector<Condition>& when, element object) { return conditions_hold(when, object); }
+
+void add_labels_from_paths(const LabelPaths& paths, element from, LabelSet& labels) {
+  add_path_labels(paths, from, labels);
+}
 
 LabelSet transition_labels(const MetricSpec& metric, element object, std::string_view value,
                            std::string_view previous) {

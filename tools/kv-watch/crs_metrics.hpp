@@ -50,14 +50,22 @@ struct Series {
   double value = 0;
 };
 
+class ObjectLookup;  // object_lookup.hpp
+
 // Appends the object's series to `out`. Values that do not convert are
 // left out; each such case appends a message to `errors` (the caller
-// counts and logs them).
+// counts and logs them). `lookups` finds the other objects of the metric's
+// lookups (without it, they are all absent).
 void object_series(const MetricSpec& metric, simdjson::dom::element object, std::vector<Series>& out,
-                   std::vector<std::string>& errors);
+                   std::vector<std::string>& errors, const ObjectLookup* lookups = nullptr);
 
-// Whether the object meets the metric's `when` conditions.
+// Whether the object meets the metric's `when` conditions, or these.
 bool meets_conditions(const MetricSpec& metric, simdjson::dom::element object);
+bool meets_conditions(const std::vector<Condition>& when, simdjson::dom::element object);
+
+// labelsFromPath read from `from` into `labels` (replacing values), as for
+// a metric's own.
+void add_labels_from_paths(const LabelPaths& paths, simdjson::dom::element from, LabelSet& labels);
 
 // The labels of one observation of a Transition metric: `value` under
 // labelName and `previous` under previousLabelName (each left out when

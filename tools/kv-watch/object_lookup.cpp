@@ -1,0 +1,158 @@
+#include "kv-watch/object_lookup.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <mutex>
+
+#include "kv-watch/config_metrics.hpp"
+#include "kv-watch/object_cache.hpp"
+
+namespace kv::watch {
+namespace crs {
+
+using simdjson::dom::element;
+
+namespace {
+
+// A key part as a label would show it; empty for nothing.
+bool key_part(const ValuePath& path, element from, std::string& out) {
+  auto v = path.get(from);
+  if (!v) return false;
+  std::string_view s;
+  if (v->get(s) == simdjson::SUCCESS) out.append(s);
+  else out += go_format_value(*v);
+  return !s.empty() || v->type() != simdjson::dom::element_type::STRING;
+}
+
+}  // namespace
+
+bool lookup_key(const LookupSpec& lookup, element object, element from, bool namespaced, std::string& key) {
+  key.clear();
+  if (namespaced) {
+    if (!key_part(lookup.namespace_path, object, key)) return false;
+    key += '/';
+  }
+  std::size_t base = key.size();
+  for (const auto& name : lookup.name) {
+    key.resize(base);
+    if (key_part(name, from, key)) return true;
+  }
+  return false;
+}
+
+bool lookup_labels(const MetricSpec& metric, const ObjectLookup* lookups, element object, element from,
+                   LabelSet& labels) {
+  labels.clear();
+  // Read in reverse so that an earlier lookup's label wins on a clash.
+  for (auto l = metric.lookups.rbegin(); l != metric.lookups.rend(); ++l) {
+    auto other = lookups ? lookups->find(*l, object, from) : std::nullopt;
+    if (!other) {
+      if (!l->optional) return false;
+      continue;
+    }
+    add_labels_from_paths(l->labels, *other, labels);
+  }
+  return true;
+}
+
+void take_values_from_label(const MetricSpec& metric, std::vector<Series>& out, std::size_t first,
+                            std::vector<std::string>& errors) {
+  std::size_t kept = first;
+  for (std::size_t i = first; i < out.size(); ++i) {
+    const std::string* text = out[i].labels.find(metric.value_from_label);
+    if (!text) continue;
+    auto value = string_to_float64(*text);
+    if (!value) {
+      errors.push_back(metric.where + ": valueFromLabel " + metric.value_from_label + ": strconv.ParseFloat: parsing \"" +
+                       *text + "\": invalid syntax");
+      continue;
+    }
+    out[i].value = *value;
+    out[i].labels.erase(metric.value_from_label);
+    if (kept != i) out[kept] = std::move(out[i]);
+    ++kept;
+  }
+  out.resize(kept);
+}
+
+}  // namespace crs
+
+namespace {
+
+bool same_resource(const crs::LookupSpec& l, const crs::ResourceSpec& r) {
+  return l.group == r.group && l.version == r.version && l.kind == r.kind;
+}
+
+}  // namespace
+
+void LookupTables::build(const std::vector<ConfiguredResource>& resources,
+                         const std::vector<std::vector<const ObjectCache*>>& caches) {
+  targets_.clear();
+  std::size_t used = 0;  // tables are reused between snapshots, parsers and all
+  std::unordered_map<std::size_t, const Table*> table_of;  // by index into `resources`
+  for (const auto& r : resources)
+    for (const auto& m : r.spec->metrics)
+      for (const auto& l : m.lookups) {
+        auto t = std::find_if(resources.begin(), resources.end(),
+                              [&](const ConfiguredResource& c) { return same_resource(l, *c.spec); });
+        if (t == resources.end()) continue;  // not in this snapshot: ready() says no
+        std::size_t index = static_cast<std::size_t>(t - resources.begin());
+        auto& table = table_of[index];
+        if (!table) {
+          if (used == tables_.size()) tables_.push_back(std::make_unique<Table>());
+          Table& fresh = *tables_[used++];
+          fresh.namespaced = t->type.namespaced;
+          fresh.text.assign(1, '[');
+          fresh.by_key.clear();
+          std::vector<std::string> keys;
+          for (const ObjectCache* cache : caches[index]) {
+            std::lock_guard<std::mutex> lock(cache->mutex());
+            for (const auto& [key, object] : cache->objects()) {
+              if (fresh.text.size() > 1) fresh.text += ',';
+              fresh.text += object.fields;
+              keys.push_back(key);
+            }
+          }
+          fresh.text += ']';
+          simdjson::dom::element list;
+          if (fresh.parser.parse(fresh.text).get(list) == simdjson::SUCCESS) {
+            std::size_t i = 0;
+            fresh.by_key.reserve(keys.size());
+            for (auto object : list.get_array()) fresh.by_key.emplace(std::move(keys[i++]), object);
+          } else {
+            spdlog::warn("{}: the cached objects of {} do not parse; its lookups find nothing", l.where,
+                         t->type.id());
+          }
+          table = &fresh;
+        }
+        Target target{table, std::nullopt};
+        if (l.name.empty()) {
+          // The resource's one object: the first, in key order, that meets when.
+          const std::pair<const std::string, simdjson::dom::element>* best = nullptr;
+          for (const auto& entry : table->by_key)
+            if ((!best || entry.first < best->first) && crs::meets_conditions(l.when, entry.second)) best = &entry;
+          if (best) target.singleton = best->second;
+        }
+        targets_[&l] = target;
+      }
+}
+
+bool LookupTables::ready(const crs::MetricSpec& metric) const {
+  return std::all_of(metric.lookups.begin(), metric.lookups.end(),
+                     [&](const crs::LookupSpec& l) { return targets_.count(&l) != 0; });
+}
+
+std::optional<simdjson::dom::element> LookupTables::find(const crs::LookupSpec& lookup, simdjson::dom::element object,
+                                                         simdjson::dom::element from) const {
+  auto t = targets_.find(&lookup);
+  if (t == targets_.end()) return std::nullopt;
+  if (lookup.name.empty()) return t->second.singleton;
+  if (!crs::lookup_key(lookup, object, from, t->second.table->namespaced, key_)) return std::nullopt;
+  auto it = t->second.table->by_key.find(key_);
+  if (it == t->second.table->by_key.end()) return std::nullopt;
+  if (!lookup.when.empty() && !crs::meets_conditions(lookup.when, it->second)) return std::nullopt;
+  return it->second;
+}
+
+}  // namespace kv::watch
