@@ -1,6 +1,7 @@
 #include "sample_writer.hpp"
 
 #include <algorithm>
+#include <array>
 
 #include <simdjson.h>
 
@@ -63,6 +64,26 @@ void append_json_string(std::string& out, std::string_view text) {
   bool valid = simdjson::validate_utf8(text.data(), text.size());
   out += '"';
   for (std::size_t i = 0; i < text.size();) {
+    // A run that needs no escape is copied at once: most names, labels and
+    // values are one such run.
+    static constexpr auto plain = [] {
+      std::array<bool, 256> t{};
+      for (int ch = 0x20; ch < 256; ++ch) t[ch] = ch != '"' && ch != '\\';
+      return t;
+    }();
+    std::size_t run = i;
+    if (valid) {
+      while (run < text.size() && plain[static_cast<unsigned char>(text[run])]) ++run;
+    } else {
+      while (run < text.size() && static_cast<unsigned char>(text[run]) < 0x80 &&
+             plain[static_cast<unsigned char>(text[run])])
+        ++run;
+    }
+    if (run > i) {
+      out.append(text.data() + i, run - i);
+      i = run;
+      continue;
+    }
     unsigned char c = static_cast<unsigned char>(text[i]);
     if (c >= 0x80) {
       std::size_t n = valid ? 1 : utf8_sequence(text, i);

@@ -602,12 +602,22 @@ MetricsConfig parse_metrics_config(const std::string& text, const std::string& f
 
 std::vector<std::string> fields_read(const ResourceSpec& resource) {
   std::set<std::string> out;
-  // A path as far as plain keys go: a filter, an index or a key with a dot
-  // keeps the rest whole.
+  // A path as far as plain keys go: an index, a map filter or a key with a
+  // dot keeps the rest whole. A list filter [k=v] with more of the path
+  // after it keeps k and that rest of each element (the list is pruned
+  // element by element), not whole elements.
   auto add = [&](std::initializer_list<const ValuePath*> parts) {
+    const PathStep* last = nullptr;
+    for (const ValuePath* p : parts)
+      if (!p->empty()) last = &p->steps().back();
     std::string dotted;
     for (const ValuePath* p : parts) {
       for (const auto& step : p->steps()) {
+        if (step.kind == PathStep::Kind::list_filter && &step != last && !dotted.empty() &&
+            !step.filter_key.empty() && step.filter_key.find('.') == std::string::npos) {
+          out.insert(dotted + "." + step.filter_key);
+          continue;
+        }
         bool plain = step.kind == PathStep::Kind::key && step.text.find('=') == std::string::npos &&
                      !std::all_of(step.text.begin(), step.text.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '+'; });
         if (!plain || step.text.find('.') != std::string::npos) {

@@ -214,10 +214,11 @@ void info_values(Context& c, std::optional<element> x, const std::string* key) {
   const EachSpec& e = c.metric.each;
   if (!x && !key) return;
   Series s;
-  s.labels.reserve(c.label_hint);
   if (key && !e.label_from_key.empty()) s.labels.set(e.label_from_key, *key);
   add_path_labels(e.labels, x, s.labels);
   if (s.labels.empty()) return;  // kube-state-metrics needs labels of its own
+  // Room for the family's labels only now: most elements of a map make none.
+  s.labels.reserve(c.label_hint);
   s.value = 1;
   c.out.push_back(std::move(s));
 }
@@ -244,35 +245,42 @@ bool conditions_hold(const std::vector<Condition>& when, element object) {
 }
 
 void apply_label_rules(const std::vector<LabelRule>& rules, Labels& labels) {
+  // Values are pointed at, not copied: one copy when a label is set (a
+  // snapshot applies hundreds of thousands of rules).
+  std::string rewritten;
   for (const auto& r : rules) {
-    const std::string* from = labels.find(r.from);
-    std::optional<std::string> source;
-    if (from && !from->empty()) source = *from;
-    std::optional<std::string> value;
+    const std::string* source = labels.find(r.from);
+    if (source && source->empty()) source = nullptr;
+    const std::string* value = nullptr;
     if (r.if_present || r.if_absent) {
-      value = source ? r.if_present : r.if_absent;
+      const auto& chosen = source ? r.if_present : r.if_absent;
+      if (chosen) value = &*chosen;
     } else if (source) {
-      std::string v = *source;
-      if (r.lowercase)
-        for (auto& ch : v) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      if (r.sanitize) v = sanitize_label_name(v);
+      const std::string* v = source;
+      if (r.lowercase || r.sanitize) {
+        rewritten = *source;
+        if (r.lowercase)
+          for (auto& ch : rewritten) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        if (r.sanitize) rewritten = sanitize_label_name(rewritten);
+        v = &rewritten;
+      }
       if (r.map.empty()) {
         value = v;
-      } else if (auto m = r.map.find(v); m != r.map.end()) {
-        value = m->second;
+      } else if (auto m = r.map.find(*v); m != r.map.end()) {
+        value = &m->second;
       } else if (r.default_value) {
-        value = r.default_value;
+        value = &*r.default_value;
       } else if (r.from == r.label) {
         value = v;  // a value the map does not list stays as it is
       }
-    } else {
-      value = r.default_value;
+    } else if (r.default_value) {
+      value = &*r.default_value;
     }
     // No value from this rule leaves the label as it is, so rules can
     // chain; an empty one removes it (helper labels go that way).
     if (!value) continue;
     if (value->empty()) labels.erase(r.label);
-    else labels.set(r.label, *value);
+    else if (const std::string* now = labels.find(r.label); !now || *now != *value) labels.set(r.label, *value);
   }
 }
 

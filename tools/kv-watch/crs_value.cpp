@@ -148,6 +148,11 @@ ValuePath ValuePath::compile(const std::vector<std::string>& segments) {
       step.kind = PathStep::Kind::list_filter;
       step.filter_key = s.substr(1, eq - 1);
       step.filter_value = s.substr(eq + 1, s.size() - eq - 2);
+      step.filter_number = string_to_float64(step.filter_value);
+      static const std::map<std::string, bool, std::less<>> go_bools{
+          {"1", true}, {"t", true}, {"T", true}, {"TRUE", true}, {"true", true}, {"True", true},
+          {"0", false}, {"f", false}, {"F", false}, {"FALSE", false}, {"false", false}, {"False", false}};
+      if (auto it = go_bools.find(step.filter_value); it != go_bools.end()) step.filter_bool = it->second;
     }
     p.steps_.push_back(std::move(step));
   }
@@ -164,20 +169,14 @@ namespace {
 
 // [key=value] matches as a string, as numbers after the gauge conversion,
 // or as booleans after strconv.ParseBool.
-bool filter_matches(element candidate, const std::string& value) {
+bool filter_matches(element candidate, const PathStep& step) {
   std::string_view s;
-  if (candidate.get(s) == simdjson::SUCCESS && s == value) return true;
-  if (auto want = string_to_float64(value)) {
-    if (auto got = to_float64(candidate); got && *got == *want) return true;
+  if (candidate.get(s) == simdjson::SUCCESS && s == step.filter_value) return true;
+  if (step.filter_number) {
+    if (auto got = to_float64(candidate); got && *got == *step.filter_number) return true;
   }
   bool b;
-  if (candidate.get(b) == simdjson::SUCCESS) {
-    static const std::map<std::string, bool, std::less<>> go_bools{
-        {"1", true}, {"t", true}, {"T", true}, {"TRUE", true}, {"true", true}, {"True", true},
-        {"0", false}, {"f", false}, {"F", false}, {"FALSE", false}, {"false", false}, {"False", false}};
-    auto it = go_bools.find(value);
-    if (it != go_bools.end() && it->second == b) return true;
-  }
+  if (step.filter_bool && candidate.get(b) == simdjson::SUCCESS && *step.filter_bool == b) return true;
   return false;
 }
 
@@ -207,7 +206,7 @@ std::optional<element> ValuePath::get(element from) const {
       for (auto item : cur.get_array()) {
         element candidate;
         if (item.type() == element_type::OBJECT && item[step.filter_key].get(candidate) == simdjson::SUCCESS &&
-            filter_matches(candidate, step.filter_value)) {
+            filter_matches(candidate, step)) {
           cur = item;
           found = true;
           break;

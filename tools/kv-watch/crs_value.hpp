@@ -21,6 +21,10 @@ struct PathStep {
   std::string text;          // the segment as written (a key, or "k=v" for a map filter)
   std::string filter_key;    // list_filter: [filter_key=filter_value]
   std::string filter_value;
+  // filter_value as a number (the gauge conversion) and as a Go bool, once
+  // at compile time rather than for every element compared.
+  std::optional<double> filter_number;
+  std::optional<bool> filter_bool;
 };
 
 class ValuePath {
