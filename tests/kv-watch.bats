@@ -310,9 +310,14 @@ YAML
   run --separate-stderr kv-watch --print-resources --config kube-state --resources deploy --resources apps/v1/daemonsets
   assert_success
   [ "$output" = "$(printf 'apps/v1/daemonsets\napps/v1/deployments')" ] || flunk "$output"
+  # What the picked resources' metrics look up comes with them: the VMIs'
+  # the KubeVirt CR, the VMs' their disks' claims.
   run --separate-stderr kv-watch --print-resources --config kubevirt --resources vmis,vmsnapshot
   assert_success
-  [ "$output" = "$(printf 'kubevirt.io/v1/virtualmachineinstances\nsnapshot.kubevirt.io/v1beta1/virtualmachinesnapshots')" ] || flunk "$output"
+  [ "$output" = "$(printf 'kubevirt.io/v1/kubevirts\nkubevirt.io/v1/virtualmachineinstances\nsnapshot.kubevirt.io/v1beta1/virtualmachinesnapshots')" ] || flunk "$output"
+  run --separate-stderr kv-watch --print-resources --config kubevirt --resources vms
+  assert_success
+  [ "$output" = "$(printf 'kubevirt.io/v1/virtualmachines\nv1/persistentvolumeclaims')" ] || flunk "$output"
   # Without --config they are resource arguments.
   run --separate-stderr kv-watch --print-resources --resources vmis,pods vm
   assert_success
