@@ -596,3 +596,41 @@ snapshots_after() {  # lines
   observations_are kubevirt_vmi_phase_transition_time_from_deletion_seconds 1 || flunk "$(last_snapshot)"
   ! grep -q 'kv_watch_metric_errors_total' "$TEST_TMP/snap.prom" || flunk "$(cat "$TEST_TMP/snap.prom")"
 }
+
+@test "kv-watch --config kubevirt: lookups follow the looked-up objects: the KubeVirt CR's eviction strategy, a disk's claim" {
+  kubevirt_cr() {  # evictionStrategy
+    ctl POST /objects "{\"apiVersion\":\"kubevirt.io/v1\",\"kind\":\"KubeVirt\",\"metadata\":{\"name\":\"kubevirt\",\"namespace\":\"$NS\"},\"spec\":{\"configuration\":{\"evictionStrategy\":\"$1\"}},\"status\":{\"phase\":\"Deployed\"}}" >/dev/null
+  }
+  claim() {  # name size
+    ctl POST /objects "{\"apiVersion\":\"v1\",\"kind\":\"PersistentVolumeClaim\",\"metadata\":{\"name\":\"$1\",\"namespace\":\"$NS\"},\"spec\":{\"volumeMode\":\"Filesystem\",\"resources\":{\"requests\":{\"storage\":\"$2\"}}},\"status\":{\"phase\":\"Bound\"}}" >/dev/null
+  }
+  kubevirt_cr None
+  ctl POST /objects "{\"apiVersion\":\"kubevirt.io/v1\",\"kind\":\"VirtualMachineInstance\",\"metadata\":{\"name\":\"v\",\"namespace\":\"$NS\"},\"status\":{\"phase\":\"Running\",\"nodeName\":\"node01\"}}" >/dev/null
+  ctl POST /objects "{\"apiVersion\":\"kubevirt.io/v1\",\"kind\":\"VirtualMachine\",\"metadata\":{\"name\":\"d\",\"namespace\":\"$NS\"},\"spec\":{\"template\":{\"spec\":{\"volumes\":[{\"name\":\"root\",\"persistentVolumeClaim\":{\"claimName\":\"d-root\"}}]}}}}" >/dev/null
+  claim d-root 10Gi
+  kv-watch --kubeconfig "$SIM_DIR/kubeconfig" -n "$NS" --config kubevirt --interval 200ms \
+    >"$TEST_TMP/samples" 2>"$TEST_TMP/log" &
+  WATCH_PID=$!
+  evictable="kubevirt_vmi_non_evictable{name=\"v\",namespace=\"$NS\",node=\"node01\"}"
+  disk="kubevirt_vm_disk_allocated_size_bytes{device=\"root\",name=\"d\",namespace=\"$NS\",persistentvolumeclaim=\"d-root\",volume_mode=\"Filesystem\"}"
+  wait_for 100 metric_is "$evictable" 0
+  wait_for 100 metric_is "$disk" 10737418240
+  last_snapshot | grep -q "^kubevirt_vmi_info{evictable=\"true\",name=\"v\"" || flunk "$(last_snapshot)"
+  # The cluster's strategy changes: the VMI, with no strategy of its own
+  # and not known to be migratable, now blocks eviction.
+  kubevirt_cr LiveMigrate
+  wait_for 100 metric_is "$evictable" 1
+  last_snapshot | grep -q "^kubevirt_vmi_info{evictable=\"false\",name=\"v\"" || flunk "$(last_snapshot)"
+  # The claim grows, then goes: the disk's series follows, then goes.
+  claim d-root 20Gi
+  wait_for 100 metric_is "$disk" 21474836480
+  ctl DELETE "/objects/persistentvolumeclaims/$NS/d-root" >/dev/null
+  no_disk() { ! last_snapshot | grep -q '^kubevirt_vm_disk_allocated_size_bytes{'; }
+  wait_for 100 no_disk
+  # Without a KubeVirt CR, KubeVirt's default strategy (None) applies.
+  ctl DELETE "/objects/kubevirts/$NS/kubevirt" >/dev/null
+  wait_for 100 metric_is "$evictable" 0
+  last_snapshot >"$TEST_TMP/snap.prom"
+  promtool check metrics <"$TEST_TMP/snap.prom" || flunk "$(cat "$TEST_TMP/snap.prom")"
+  ! grep -q 'kv_watch_metric_errors_total' "$TEST_TMP/snap.prom" || flunk "$(cat "$TEST_TMP/snap.prom")"
+}
