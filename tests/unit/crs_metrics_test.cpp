@@ -165,9 +165,11 @@ TEST(CrsExtensions, FieldsReadBelowEachElement) {
                   "      forEach: {path: [spec, volumes, \"[name=disk]\"]}\n"
                   "      each: {type: Info, info: {path: [persistentVolumeClaim]}}\n"),
       "test.yaml");
+  // The list filter keeps the key it compares and what is read below it.
   EXPECT_EQ(fields_read(config.resources.at(0)),
             (std::vector<std::string>{"metadata.labels", "metadata.name", "spec.containers.name",
-                                      "spec.containers.resources.requests", "spec.volumes"}));
+                                      "spec.containers.resources.requests", "spec.volumes.name",
+                                      "spec.volumes.persistentVolumeClaim"}));
 }
 
 TEST(CrsExtensions, ConfigErrorsNameTheFileTheEntryAndTheProblem) {
