@@ -61,7 +61,8 @@ void append_uint(std::string& out, std::uint64_t v) {
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view text) {
-  bool valid = simdjson::validate_utf8(text.data(), text.size());
+  // UTF-8 is checked only for a string that is not all ASCII.
+  std::optional<bool> utf8;
   out += '"';
   for (std::size_t i = 0; i < text.size();) {
     // A run that needs no escape is copied at once: most names, labels and
@@ -72,18 +73,21 @@ void append_json_string(std::string& out, std::string_view text) {
       return t;
     }();
     std::size_t run = i;
-    if (valid) {
-      while (run < text.size() && plain[static_cast<unsigned char>(text[run])]) ++run;
-    } else {
+    for (;;) {
       while (run < text.size() && static_cast<unsigned char>(text[run]) < 0x80 &&
              plain[static_cast<unsigned char>(text[run])])
         ++run;
+      if (run == text.size() || static_cast<unsigned char>(text[run]) < 0x80) break;
+      if (!utf8) utf8 = simdjson::validate_utf8(text.data(), text.size());
+      if (!*utf8) break;
+      ++run;  // valid UTF-8 is copied as it is
     }
     if (run > i) {
       out.append(text.data() + i, run - i);
       i = run;
       continue;
     }
+    bool valid = utf8.value_or(false);
     unsigned char c = static_cast<unsigned char>(text[i]);
     if (c >= 0x80) {
       std::size_t n = valid ? 1 : utf8_sequence(text, i);
