@@ -634,3 +634,19 @@ snapshots_after() {  # lines
   promtool check metrics <"$TEST_TMP/snap.prom" || flunk "$(cat "$TEST_TMP/snap.prom")"
   ! grep -q 'kv_watch_metric_errors_total' "$TEST_TMP/snap.prom" || flunk "$(cat "$TEST_TMP/snap.prom")"
 }
+
+@test "kv-watch --config kubevirt --total-shards: every shard finds the KubeVirt CR it looks up; the CR's own metrics come from one shard" {
+  ctl POST /objects "{\"apiVersion\":\"kubevirt.io/v1\",\"kind\":\"KubeVirt\",\"metadata\":{\"name\":\"kubevirt\",\"namespace\":\"$NS\"},\"spec\":{\"configuration\":{\"evictionStrategy\":\"LiveMigrate\"}},\"status\":{\"phase\":\"Deployed\"}}" >/dev/null
+  for i in $(seq 1 12); do put_vmi "vm$i"; done
+  for shard in 0 1 2; do
+    kv-watch --kubeconfig "$SIM_DIR/kubeconfig" -n "$NS" --config kubevirt --once --shard "$shard" --total-shards 3 |
+      kv-promfmt >"$TEST_TMP/shard$shard" 2>/dev/null
+  done
+  # Each VMI in one shard, each blocking eviction by the CR's strategy.
+  names="$(cat "$TEST_TMP"/shard* | sed -n 's/^kubevirt_vmi_non_evictable{.*name="\([^"]*\)".*} 1$/\1/p' | sort)"
+  [ "$names" = "$(for i in $(seq 1 12); do echo "vm$i"; done | sort)" ] || flunk "$names"
+  for shard in 0 1 2; do
+    grep -q '^kubevirt_vmi_non_evictable{' "$TEST_TMP/shard$shard" || flunk "shard $shard has no VMI: $(cat "$TEST_TMP/shard$shard")"
+  done
+  [ "$(cat "$TEST_TMP"/shard* | grep -c '^kubevirt_configuration_emulation_enabled ')" -eq 1 ] || flunk "$(grep -h emulation "$TEST_TMP"/shard*)"
+}

@@ -94,6 +94,14 @@ std::vector<ConfiguredResource> select_configured_resources(
   return out;
 }
 
+bool is_looked_up(const crs::ResourceSpec& resource, const std::vector<ConfiguredResource>& resources) {
+  for (const auto& r : resources)
+    for (const auto& m : r.spec->metrics)
+      for (const auto& l : m.lookups)
+        if (l.group == resource.group && l.version == resource.version && l.kind == resource.kind) return true;
+  return false;
+}
+
 void ConfigMetrics::write(const std::vector<ConfiguredResource>& resources,
                           const std::vector<std::vector<const ObjectCache*>>& caches,
                           const std::function<void(const SampleOut&)>& sink,
@@ -103,6 +111,7 @@ void ConfigMetrics::write(const std::vector<ConfiguredResource>& resources,
   for (std::size_t r = 0; r < resources.size(); ++r) {
     const auto& spec = *resources[r].spec;
     if (spec.metrics.empty()) continue;  // watched only for lookups
+    const bool other_shards_cached = sharding_.total > 1 && is_looked_up(spec, resources);
     // Each object is parsed once for all metrics; the series are kept per
     // metric so that each family comes out in one piece.
     std::vector<std::vector<crs::Series>> series(spec.metrics.size());
@@ -121,6 +130,9 @@ void ConfigMetrics::write(const std::vector<ConfiguredResource>& resources,
       for (const auto* entry : objects) {
         simdjson::dom::element object;
         if (parser_.parse(entry->second.fields).get(object) != simdjson::SUCCESS) continue;
+        std::string_view uid;
+        if (other_shards_cached && (object["metadata"]["uid"].get(uid) != simdjson::SUCCESS || !sharding_.keeps(uid)))
+          continue;
         for (std::size_t m = 0; m < spec.metrics.size(); ++m) {
           const auto& metric = spec.metrics[m];
           if (metric.each.type == crs::EachType::transition) continue;  // made of changes, not of objects

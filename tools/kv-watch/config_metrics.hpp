@@ -13,6 +13,7 @@
 #include "kv-watch/object_cache.hpp"
 #include "kv-watch/object_lookup.hpp"
 #include "kv-watch/resource_types.hpp"
+#include "kv-watch/sharding.hpp"
 #include "kv-watch/transitions.hpp"
 #include "sample_writer.hpp"
 
@@ -59,6 +60,9 @@ std::vector<ConfiguredResource> select_configured_resources(
     const std::function<std::vector<DiscoveredResource>()>& discover,
     const std::vector<std::string>& unresolved);
 
+// Whether a metric of `resources` looks up objects of `resource`.
+bool is_looked_up(const crs::ResourceSpec& resource, const std::vector<ConfiguredResource>& resources);
+
 class ConfigMetrics {
  public:
   // Writes every configured metric's series for the objects in `caches`
@@ -73,12 +77,17 @@ class ConfigMetrics {
              const TransitionMetrics* transitions = nullptr);
   // Series left out so far, per metric name.
   const std::map<std::string, std::uint64_t>& errors() const { return errors_; }
+  // With --total-shards: the resources that lookups read are cached whole
+  // (a lookup must find objects of every shard), so their own metrics
+  // count only the objects of this shard, by metadata.uid.
+  void set_sharding(Sharding sharding) { sharding_ = sharding; }
 
  private:
   std::map<std::string, std::uint64_t> errors_;
   std::map<std::string, bool> logged_;
   simdjson::dom::parser parser_;
   LookupTables lookups_;
+  Sharding sharding_;
 };
 
 }  // namespace kv::watch

@@ -444,6 +444,7 @@ int main(int argc, char** argv) {
     return *discovered;
   };
   std::vector<ConfiguredResource> configured;
+  std::set<std::string> looked_up;  // resources that lookups read, with --total-shards
   std::vector<std::shared_ptr<UpdateObserver>> observers;
   TransitionMetrics transitions;
   if (config) {
@@ -455,6 +456,12 @@ int main(int argc, char** argv) {
     for (const auto& c : configured) {
       types.push_back(c.type);
       fields.emplace_back(crs::fields_read(*c.spec));
+      // Looked up, cached whole with --total-shards: its own metrics then
+      // pick this shard's objects by uid.
+      if (s.total_shards > 1 && is_looked_up(*c.spec, configured)) {
+        fields.back().add("metadata.uid");
+        looked_up.insert(c.type.id());
+      }
       observers.push_back(transitions.observer(*c.spec));
     }
   }
@@ -514,6 +521,7 @@ int main(int argc, char** argv) {
     for (const auto& ns : namespaces) {
       InformerSettings settings = base;
       settings.ns = ns;
+      if (looked_up.count(types[i].id())) settings.sharding = {};  // a lookup must find every object
       informers.push_back(std::make_unique<Informer>(types[i], settings, access, token, fields[i], on_change,
                                                      s.events, stop, observers[i]));
       informers_of[i].push_back(informers.back().get());
@@ -524,6 +532,7 @@ int main(int argc, char** argv) {
 
   SampleWriter samples(STDOUT_FILENO);
   ConfigMetrics config_metrics;
+  config_metrics.set_sharding(base.sharding);
   auto write_snapshot = [&] {
     auto sink = [&](const SampleOut& x) { samples.write(x); };
     // A resource's metrics appear once its first list is complete, never
