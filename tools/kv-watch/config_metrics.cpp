@@ -85,16 +85,35 @@ std::vector<ConfiguredResource> select_configured_resources(
   return out;
 }
 
-void ConfigMetrics::write(const std::vector<ConfiguredResource>& resources,
-                          const std::vector<std::vector<const ObjectCache*>>& caches,
-                          const std::function<void(const SampleOut&)>& sink,
-                          const TransitionMetrics* transitions) {
+namespace {
+
+// Appends one gauge sample line; the first of a family carries its help.
+void append_series(std::string& out, const crs::MetricSpec& metric, const crs::Series& x, bool first,
+                   SampleOut& scratch) {
+  scratch.name = metric.name;
+  scratch.type = MetricType::gauge;
+  scratch.help = first ? std::string_view(metric.help) : std::string_view();
+  scratch.labels.assign(x.labels.begin(), x.labels.end());
+  scratch.value = x.value;
+  append_sample_line(out, scratch);
+}
+
+}  // namespace
+
+std::size_t ConfigMetrics::write(const std::vector<ConfiguredResource>& resources,
+                                 const std::vector<std::vector<const ObjectCache*>>& caches, std::string& out,
+                                 const TransitionMetrics* transitions) {
+  std::size_t written = 0;
   std::vector<std::string> errors;
+  std::vector<crs::Series> series;
+  SampleOut sample;
   for (std::size_t r = 0; r < resources.size(); ++r) {
     const auto& spec = *resources[r].spec;
-    // Each object is parsed once for all metrics; the series are kept per
-    // metric so that each family comes out in one piece.
-    std::vector<std::vector<crs::Series>> series(spec.metrics.size());
+    // Each object is parsed once for all metrics. Its series are written
+    // at once into their family's lines, so that each family comes out in
+    // one piece; an aggregate's series are kept until all are in.
+    std::vector<std::string> family(spec.metrics.size());
+    std::vector<std::vector<crs::Series>> to_aggregate(spec.metrics.size());
     {
       // A resource watched per namespace has a cache per namespace, with
       // disjoint keys; all stay locked so that the merge is one state.
@@ -108,13 +127,21 @@ void ConfigMetrics::write(const std::vector<ConfiguredResource>& resources,
       // Sorted keys: the same state gives the same bytes, however it is split.
       std::sort(objects.begin(), objects.end(), [](auto* a, auto* b) { return a->first < b->first; });
       for (const auto* entry : objects) {
+        // Parsed from a buffer with simdjson's padding, reused: parsing the
+        // cached string itself would copy it into a new allocation each time.
+        const std::string& fields = entry->second.fields;
+        padded_.reserve(fields.size() + simdjson::SIMDJSON_PADDING);
+        padded_.assign(fields);
         simdjson::dom::element object;
-        if (parser_.parse(entry->second.fields).get(object) != simdjson::SUCCESS) continue;
+        if (parser_.parse(padded_.data(), padded_.size(), false).get(object) != simdjson::SUCCESS) continue;
         for (std::size_t m = 0; m < spec.metrics.size(); ++m) {
           const auto& metric = spec.metrics[m];
           if (metric.each.type == crs::EachType::transition) continue;  // made of changes, not of objects
           errors.clear();
-          crs::object_series(metric, object, series[m], errors);
+          series.clear();
+          crs::object_series(metric, object, metric.aggregate ? to_aggregate[m] : series, errors);
+          for (const auto& x : series) append_series(family[m], metric, x, family[m].empty(), sample);
+          written += series.size();
           if (errors.empty()) continue;
           errors_[metric.name] += errors.size();
           // The first problem of each metric is worth a line; the rest are counted.
@@ -129,22 +156,23 @@ void ConfigMetrics::write(const std::vector<ConfiguredResource>& resources,
     for (std::size_t m = 0; m < spec.metrics.size(); ++m) {
       const auto& metric = spec.metrics[m];
       if (metric.each.type == crs::EachType::transition) {
-        if (const TransitionHistogram* h = transitions ? transitions->histogram(metric) : nullptr) h->write(sink);
+        if (const TransitionHistogram* h = transitions ? transitions->histogram(metric) : nullptr)
+          h->write([&](const SampleOut& x) {
+            append_sample_line(out, x);
+            ++written;
+          });
         continue;
       }
-      if (metric.aggregate) crs::aggregate_series(*metric.aggregate, series[m]);
-      SampleOut s;
-      s.name = metric.name;
-      s.type = MetricType::gauge;
-      s.help = metric.help;
-      for (const auto& x : series[m]) {
-        s.labels.assign(x.labels.begin(), x.labels.end());
-        s.value = x.value;
-        sink(s);
-        s.help = {};  // the first sample of a name carries its help (kv-sample(5))
+      if (metric.aggregate) {
+        crs::aggregate_series(*metric.aggregate, to_aggregate[m]);
+        for (const auto& x : to_aggregate[m]) append_series(family[m], metric, x, family[m].empty(), sample);
+        written += to_aggregate[m].size();
       }
+      out += family[m];
+      std::string().swap(family[m]);
     }
   }
+  return written;
 }
 
 }  // namespace kv::watch

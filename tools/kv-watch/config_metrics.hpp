@@ -59,14 +59,14 @@ std::vector<ConfiguredResource> select_configured_resources(
 
 class ConfigMetrics {
  public:
-  // Writes every configured metric's series for the objects in `caches`
-  // (index-aligned with `resources`; a resource watched per namespace has
-  // one cache per namespace, merged in key order), and the histograms of
-  // its Transition metrics from `transitions`, in the config's order.
-  void write(const std::vector<ConfiguredResource>& resources,
-             const std::vector<std::vector<const ObjectCache*>>& caches,
-             const std::function<void(const SampleOut&)>& sink,
-             const TransitionMetrics* transitions = nullptr);
+  // Appends the sample lines (kv-sample(5)) of every configured metric's
+  // series for the objects in `caches` (index-aligned with `resources`; a
+  // resource watched per namespace has one cache per namespace, merged in
+  // key order), and the histograms of its Transition metrics from
+  // `transitions`, in the config's order, to `out`. Returns how many.
+  std::size_t write(const std::vector<ConfiguredResource>& resources,
+                    const std::vector<std::vector<const ObjectCache*>>& caches, std::string& out,
+                    const TransitionMetrics* transitions = nullptr);
   // Series left out so far, per metric name.
   const std::map<std::string, std::uint64_t>& errors() const { return errors_; }
 
@@ -74,6 +74,7 @@ class ConfigMetrics {
   std::map<std::string, std::uint64_t> errors_;
   std::map<std::string, bool> logged_;
   simdjson::dom::parser parser_;
+  std::string padded_;  // the object being parsed, with simdjson's padding
 };
 
 }  // namespace kv::watch

@@ -314,7 +314,7 @@ std::vector<LabelRule> parse_label_rules(const YAML::Node& n, const std::string&
     if (rule.from.empty()) rule.from = rule.label;
     rule.lowercase = boolean(r["lowercase"], file, entry + " labelValues.lowercase");
     rule.sanitize = boolean(r["sanitize"], file, entry + " labelValues.sanitize");
-    rule.map = string_map(r["map"], file, entry + " labelValues.map");
+    for (auto& [k, v] : string_map(r["map"], file, entry + " labelValues.map")) rule.map.emplace(k, std::move(v));
     if (r["default"]) rule.default_value = scalar(r["default"], file, entry + " labelValues.default");
     if (r["ifPresent"]) rule.if_present = scalar(r["ifPresent"], file, entry + " labelValues.ifPresent");
     if (r["ifAbsent"]) rule.if_absent = scalar(r["ifAbsent"], file, entry + " labelValues.ifAbsent");

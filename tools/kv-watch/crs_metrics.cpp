@@ -242,35 +242,40 @@ bool conditions_hold(const std::vector<Condition>& when, element object) {
 }
 
 void apply_label_rules(const std::vector<LabelRule>& rules, Labels& labels) {
+  std::string changed;  // a lower-cased or sanitised value
   for (const auto& r : rules) {
     const std::string* from = labels.find(r.from);
-    std::optional<std::string> source;
-    if (from && !from->empty()) source = *from;
-    std::optional<std::string> value;
+    const bool present = from && !from->empty();
+    // Views into the labels or the rule, read before the labels change.
+    std::optional<std::string_view> value;
     if (r.if_present || r.if_absent) {
-      value = source ? r.if_present : r.if_absent;
-    } else if (source) {
-      std::string v = *source;
-      if (r.lowercase)
-        for (auto& ch : v) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      if (r.sanitize) v = sanitize_label_name(v);
+      if (const auto& chosen = present ? r.if_present : r.if_absent) value = *chosen;
+    } else if (present) {
+      std::string_view v = *from;
+      if (r.lowercase || r.sanitize) {
+        changed.assign(v);
+        if (r.lowercase)
+          for (auto& ch : changed) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        if (r.sanitize) changed = sanitize_label_name(changed);
+        v = changed;
+      }
       if (r.map.empty()) {
         value = v;
       } else if (auto m = r.map.find(v); m != r.map.end()) {
         value = m->second;
       } else if (r.default_value) {
-        value = r.default_value;
+        value = *r.default_value;
       } else if (r.from == r.label) {
         value = v;  // a value the map does not list stays as it is
       }
-    } else {
-      value = r.default_value;
+    } else if (r.default_value) {
+      value = *r.default_value;
     }
     // No value from this rule leaves the label as it is, so rules can
     // chain; an empty one removes it (helper labels go that way).
     if (!value) continue;
     if (value->empty()) labels.erase(r.label);
-    else labels.set(r.label, *value);
+    else labels.set(r.label, std::string(*value));
   }
 }
 

@@ -21,6 +21,8 @@ struct PathStep {
   std::string text;          // the segment as written (a key, or "k=v" for a map filter)
   std::string filter_key;    // list_filter: [filter_key=filter_value]
   std::string filter_value;
+  // key: where "k=v" splits (one '=' only), else npos; found once, not per object.
+  std::size_t map_filter_eq = std::string::npos;
 };
 
 class ValuePath {

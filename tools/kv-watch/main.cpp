@@ -143,7 +143,9 @@ int replay_config(const Settings& s, const std::vector<ConfiguredResource>& reso
     ++series;
     out.write(x);
   };
-  metrics.write(resources, views, sink, &transitions);
+  std::string lines;
+  series += metrics.write(resources, views, lines, &transitions);
+  out.write_lines(lines);
   write_error_counts(metrics, transitions, sink);
   out.end_snapshot(kProducer, now_ms());
   spdlog::debug("snapshot: {} series from {} objects in {:.1f} ms", series, objects,
@@ -540,7 +542,9 @@ int main(int argc, char** argv) {
       ready.push_back(configured[i]);
       caches.push_back(std::move(synced));
     }
-    config_metrics.write(ready, caches, sink, &transitions);
+    std::string lines;
+    config_metrics.write(ready, caches, lines, &transitions);
+    samples.write_lines(lines);
     emit_self_metrics(informers, now_ms(), started_ms, sink);
     write_error_counts(config_metrics, transitions, sink);
     samples.end_snapshot(kProducer, now_ms());
