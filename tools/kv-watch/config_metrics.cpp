@@ -103,74 +103,87 @@ void append_series(std::string& out, const crs::MetricSpec& metric, const crs::S
 std::size_t ConfigMetrics::write(const std::vector<ConfiguredResource>& resources,
                                  const std::vector<std::vector<const ObjectCache*>>& caches, std::string& out,
                                  const TransitionMetrics* transitions) {
+  // A metric name is one family, however many resources make it (a
+  // wildcard's entries, or names repeated on purpose): its series come out
+  // in one piece, and an aggregate spans all of them.
+  struct Family {
+    const crs::MetricSpec* first;  // gives the name, the help, the aggregate
+    std::string lines;
+    std::vector<crs::Series> to_aggregate;
+    std::vector<const TransitionHistogram*> histograms;
+  };
+  std::vector<Family> families;
+  std::map<std::string_view, std::size_t> family_of;
   std::size_t written = 0;
   std::vector<std::string> errors;
   std::vector<crs::Series> series;
   SampleOut sample;
   for (std::size_t r = 0; r < resources.size(); ++r) {
     const auto& spec = *resources[r].spec;
-    // Each object is parsed once for all metrics. Its series are written
-    // at once into their family's lines, so that each family comes out in
-    // one piece; an aggregate's series are kept until all are in.
-    std::vector<std::string> family(spec.metrics.size());
-    std::vector<std::vector<crs::Series>> to_aggregate(spec.metrics.size());
-    {
-      // A resource watched per namespace has a cache per namespace, with
-      // disjoint keys; all stay locked so that the merge is one state.
-      std::vector<std::unique_lock<std::mutex>> locks;
-      std::vector<const std::pair<const std::string, CachedObject>*> objects;
-      for (const ObjectCache* cache : caches[r]) {
-        locks.emplace_back(cache->mutex());
-        objects.reserve(objects.size() + cache->objects().size());
-        for (const auto& entry : cache->objects()) objects.push_back(&entry);
-      }
-      // Sorted keys: the same state gives the same bytes, however it is split.
-      std::sort(objects.begin(), objects.end(), [](auto* a, auto* b) { return a->first < b->first; });
-      for (const auto* entry : objects) {
-        // Parsed from a buffer with simdjson's padding, reused: parsing the
-        // cached string itself would copy it into a new allocation each time.
-        const std::string& fields = entry->second.fields;
-        padded_.reserve(fields.size() + simdjson::SIMDJSON_PADDING);
-        padded_.assign(fields);
-        simdjson::dom::element object;
-        if (parser_.parse(padded_.data(), padded_.size(), false).get(object) != simdjson::SUCCESS) continue;
-        for (std::size_t m = 0; m < spec.metrics.size(); ++m) {
-          const auto& metric = spec.metrics[m];
-          if (metric.each.type == crs::EachType::transition) continue;  // made of changes, not of objects
-          errors.clear();
-          series.clear();
-          crs::object_series(metric, object, metric.aggregate ? to_aggregate[m] : series, errors);
-          for (const auto& x : series) append_series(family[m], metric, x, family[m].empty(), sample);
-          written += series.size();
-          if (errors.empty()) continue;
-          errors_[metric.name] += errors.size();
-          // The first problem of each metric is worth a line; the rest are counted.
-          if (!logged_[metric.name]) {
-            logged_[metric.name] = true;
-            spdlog::warn("{} (object {}; further errors of this metric are only counted)", errors.front(),
-                         entry->first);
-          }
+    std::vector<std::size_t> family(spec.metrics.size());  // indexes: families grows
+    for (std::size_t m = 0; m < spec.metrics.size(); ++m) {
+      const auto& metric = spec.metrics[m];
+      auto [it, added] = family_of.try_emplace(metric.name, families.size());
+      if (added) families.push_back({&metric, {}, {}, {}});
+      family[m] = it->second;
+      if (metric.each.type != crs::EachType::transition) continue;
+      if (const TransitionHistogram* h = transitions ? transitions->histogram(metric) : nullptr)
+        families[family[m]].histograms.push_back(h);
+    }
+    // A resource watched per namespace has a cache per namespace, with
+    // disjoint keys; all stay locked so that the merge is one state.
+    std::vector<std::unique_lock<std::mutex>> locks;
+    std::vector<const std::pair<const std::string, CachedObject>*> objects;
+    for (const ObjectCache* cache : caches[r]) {
+      locks.emplace_back(cache->mutex());
+      objects.reserve(objects.size() + cache->objects().size());
+      for (const auto& entry : cache->objects()) objects.push_back(&entry);
+    }
+    // Sorted keys: the same state gives the same bytes, however it is split.
+    std::sort(objects.begin(), objects.end(), [](auto* a, auto* b) { return a->first < b->first; });
+    // Each object is parsed once for all metrics, and its series are
+    // written at once into their family's lines; an aggregate's are kept
+    // until all are in.
+    for (const auto* entry : objects) {
+      // Parsed from a buffer with simdjson's padding, reused: parsing the
+      // cached string itself would copy it into a new allocation each time.
+      const std::string& fields = entry->second.fields;
+      padded_.reserve(fields.size() + simdjson::SIMDJSON_PADDING);
+      padded_.assign(fields);
+      simdjson::dom::element object;
+      if (parser_.parse(padded_.data(), padded_.size(), false).get(object) != simdjson::SUCCESS) continue;
+      for (std::size_t m = 0; m < spec.metrics.size(); ++m) {
+        const auto& metric = spec.metrics[m];
+        if (metric.each.type == crs::EachType::transition) continue;  // made of changes, not of objects
+        Family& f = families[family[m]];
+        errors.clear();
+        series.clear();
+        crs::object_series(metric, object, f.first->aggregate ? f.to_aggregate : series, errors);
+        for (const auto& x : series) append_series(f.lines, *f.first, x, f.lines.empty(), sample);
+        written += series.size();
+        if (errors.empty()) continue;
+        errors_[metric.name] += errors.size();
+        // The first problem of each metric is worth a line; the rest are counted.
+        if (!logged_[metric.name]) {
+          logged_[metric.name] = true;
+          spdlog::warn("{} (object {}; further errors of this metric are only counted)", errors.front(),
+                       entry->first);
         }
       }
     }
-    for (std::size_t m = 0; m < spec.metrics.size(); ++m) {
-      const auto& metric = spec.metrics[m];
-      if (metric.each.type == crs::EachType::transition) {
-        if (const TransitionHistogram* h = transitions ? transitions->histogram(metric) : nullptr)
-          h->write([&](const SampleOut& x) {
-            append_sample_line(out, x);
-            ++written;
-          });
-        continue;
-      }
-      if (metric.aggregate) {
-        crs::aggregate_series(*metric.aggregate, to_aggregate[m]);
-        for (const auto& x : to_aggregate[m]) append_series(family[m], metric, x, family[m].empty(), sample);
-        written += to_aggregate[m].size();
-      }
-      out += family[m];
-      std::string().swap(family[m]);
+  }
+  for (auto& f : families) {
+    if (f.first->aggregate) {
+      crs::aggregate_series(*f.first->aggregate, f.to_aggregate);
+      for (const auto& x : f.to_aggregate) append_series(f.lines, *f.first, x, f.lines.empty(), sample);
+      written += f.to_aggregate.size();
     }
+    out += f.lines;
+    for (const TransitionHistogram* h : f.histograms)
+      h->write([&](const SampleOut& x) {
+        append_sample_line(out, x);
+        ++written;
+      });
   }
   return written;
 }

@@ -437,10 +437,13 @@ MetricsConfig parse_metrics_config(const std::string& text, const std::string& f
       res.kind = scalar(gvk["kind"], file, entry + " groupVersionKind.kind");
       entry += " (" + res.kind + ")";
       res.where = at(file, r) + ": " + entry;
-      if (res.version.empty() || res.version == "*" || res.kind.empty() || res.kind == "*")
+      if (res.version.empty() || res.kind.empty())
         throw ConfigError(at(file, gvk) + ": " + entry +
-                          ": version and kind wildcards are not supported yet; name each version and kind");
+                          ": groupVersionKind needs a version and a kind (\"*\" for all of the group's)");
       res.plural = scalar(r["resourcePlural"], file, entry + " resourcePlural");
+      if (res.kind == "*" && !res.plural.empty())
+        throw ConfigError(at(file, r["resourcePlural"]) + ": " + entry +
+                          ": resourcePlural names one resource, so it cannot go with kind \"*\"");
       std::string prefix = "kube_customresource";
       if (auto p = r["metricNamePrefix"]; p && !p.IsNull()) prefix = scalar(p, file, entry + " metricNamePrefix");
       auto common = string_map(r["commonLabels"], file, entry + " commonLabels");
