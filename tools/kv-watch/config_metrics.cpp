@@ -87,51 +87,88 @@ std::vector<ConfiguredResource> select_configured_resources(
 
 namespace {
 
-// Appends one gauge sample line; the first of a family carries its help.
-void append_series(std::string& out, const crs::MetricSpec& metric, const crs::Series& x, bool first,
-                   SampleOut& scratch) {
+// Appends one gauge sample line, without the help text.
+void append_series(std::string& out, const crs::MetricSpec& metric, const crs::Series& x, SampleOut& scratch) {
   scratch.name = metric.name;
   scratch.type = MetricType::gauge;
-  scratch.help = first ? std::string_view(metric.help) : std::string_view();
+  scratch.help = {};
   scratch.labels.assign(x.labels.begin(), x.labels.end());
   scratch.value = x.value;
   append_sample_line(out, scratch);
 }
 
+// Appends lines made by append_series to `out`, the first of a family
+// (`first_of_family`) with the metric's help text after its type.
+void append_lines(std::string& out, std::string_view lines, const crs::MetricSpec& metric, bool first_of_family) {
+  if (lines.empty()) return;
+  if (!first_of_family || metric.help.empty()) {
+    out += lines;
+    return;
+  }
+  // {"name":...,"type":"gauge" then ,"help":... then the rest.
+  std::string head = "{\"name\":";
+  append_json_string(head, metric.name);
+  head += ",\"type\":\"gauge\"";
+  out += head;
+  out += ",\"help\":";
+  append_json_string(out, metric.help);
+  out += lines.substr(head.size());
+}
+
 }  // namespace
+
+std::shared_ptr<SeriesMemo> ConfigMetrics::evaluate(const crs::ResourceSpec& spec, const std::string& key,
+                                                     const CachedObject& cached) {
+  // Parsed from a buffer with simdjson's padding, reused: parsing the
+  // cached string itself would copy it into a new allocation each time.
+  padded_.reserve(cached.fields.size() + simdjson::SIMDJSON_PADDING);
+  padded_.assign(cached.fields);
+  simdjson::dom::element object;
+  if (parser_.parse(padded_.data(), padded_.size(), false).get(object) != simdjson::SUCCESS) return nullptr;
+  // Made in scratch space, then copied once at its size.
+  lines_.clear();
+  spans_.clear();
+  auto memo = std::make_shared<SeriesMemo>();
+  memo->spec = &spec;
+  for (std::size_t m = 0; m < spec.metrics.size(); ++m) {
+    const auto& metric = spec.metrics[m];
+    if (metric.each.type == crs::EachType::transition) continue;  // made of changes, not of objects
+    errors_scratch_.clear();
+    series_.clear();
+    crs::object_series(metric, object, series_, errors_scratch_);
+    const auto index = static_cast<std::uint32_t>(m);
+    if (metric.aggregate) {
+      for (auto& x : series_) memo->to_aggregate.emplace_back(index, std::move(x));
+    } else if (!series_.empty()) {
+      for (const auto& x : series_) append_series(lines_, metric, x, sample_);
+      spans_.push_back({index, static_cast<std::uint32_t>(lines_.size()), static_cast<std::uint32_t>(series_.size())});
+    }
+    if (errors_scratch_.empty()) continue;
+    memo->errors.emplace_back(index, static_cast<std::uint32_t>(errors_scratch_.size()));
+    // The first problem of each metric is worth a line; the rest are counted.
+    if (!logged_[metric.name]) {
+      logged_[metric.name] = true;
+      spdlog::warn("{} (object {}; further errors of this metric are only counted)", errors_scratch_.front(), key);
+    }
+  }
+  memo->lines = lines_;
+  memo->spans = spans_;
+  return memo;
+}
 
 std::size_t ConfigMetrics::write(const std::vector<ConfiguredResource>& resources,
                                  const std::vector<std::vector<const ObjectCache*>>& caches, std::string& out,
                                  const TransitionMetrics* transitions) {
-  // A metric name is one family, however many resources make it (a
-  // wildcard's entries, or names repeated on purpose): its series come out
-  // in one piece, and an aggregate spans all of them.
-  struct Family {
-    const crs::MetricSpec* first;  // gives the name, the help, the aggregate
-    std::string lines;
-    std::vector<crs::Series> to_aggregate;
-    std::vector<const TransitionHistogram*> histograms;
-  };
-  std::vector<Family> families;
-  std::map<std::string_view, std::size_t> family_of;
-  std::size_t written = 0;
-  std::vector<std::string> errors;
-  std::vector<crs::Series> series;
-  SampleOut sample;
+  // First each object's series, from its memo or evaluated anew, in key
+  // order per resource (the same state gives the same bytes, however it is
+  // split into per-namespace caches).
+  std::vector<std::vector<std::shared_ptr<const SeriesMemo>>> memos(resources.size());
+  std::size_t evaluated = 0, objects_seen = 0, bytes = 0;
   for (std::size_t r = 0; r < resources.size(); ++r) {
     const auto& spec = *resources[r].spec;
-    std::vector<std::size_t> family(spec.metrics.size());  // indexes: families grows
-    for (std::size_t m = 0; m < spec.metrics.size(); ++m) {
-      const auto& metric = spec.metrics[m];
-      auto [it, added] = family_of.try_emplace(metric.name, families.size());
-      if (added) families.push_back({&metric, {}, {}, {}});
-      family[m] = it->second;
-      if (metric.each.type != crs::EachType::transition) continue;
-      if (const TransitionHistogram* h = transitions ? transitions->histogram(metric) : nullptr)
-        families[family[m]].histograms.push_back(h);
-    }
     // A resource watched per namespace has a cache per namespace, with
-    // disjoint keys; all stay locked so that the merge is one state.
+    // disjoint keys; all stay locked so that the merge is one state (and
+    // the memos, kept with the objects, are ours to write).
     std::vector<std::unique_lock<std::mutex>> locks;
     std::vector<const std::pair<const std::string, CachedObject>*> objects;
     for (const ObjectCache* cache : caches[r]) {
@@ -139,52 +176,84 @@ std::size_t ConfigMetrics::write(const std::vector<ConfiguredResource>& resource
       objects.reserve(objects.size() + cache->objects().size());
       for (const auto& entry : cache->objects()) objects.push_back(&entry);
     }
-    // Sorted keys: the same state gives the same bytes, however it is split.
     std::sort(objects.begin(), objects.end(), [](auto* a, auto* b) { return a->first < b->first; });
-    // Each object is parsed once for all metrics, and its series are
-    // written at once into their family's lines; an aggregate's are kept
-    // until all are in.
+    objects_seen += objects.size();
+    memos[r].reserve(objects.size());
     for (const auto* entry : objects) {
-      // Parsed from a buffer with simdjson's padding, reused: parsing the
-      // cached string itself would copy it into a new allocation each time.
-      const std::string& fields = entry->second.fields;
-      padded_.reserve(fields.size() + simdjson::SIMDJSON_PADDING);
-      padded_.assign(fields);
-      simdjson::dom::element object;
-      if (parser_.parse(padded_.data(), padded_.size(), false).get(object) != simdjson::SUCCESS) continue;
-      for (std::size_t m = 0; m < spec.metrics.size(); ++m) {
-        const auto& metric = spec.metrics[m];
-        if (metric.each.type == crs::EachType::transition) continue;  // made of changes, not of objects
-        Family& f = families[family[m]];
-        errors.clear();
-        series.clear();
-        crs::object_series(metric, object, f.first->aggregate ? f.to_aggregate : series, errors);
-        for (const auto& x : series) append_series(f.lines, *f.first, x, f.lines.empty(), sample);
-        written += series.size();
-        if (errors.empty()) continue;
-        errors_[metric.name] += errors.size();
-        // The first problem of each metric is worth a line; the rest are counted.
-        if (!logged_[metric.name]) {
-          logged_[metric.name] = true;
-          spdlog::warn("{} (object {}; further errors of this metric are only counted)", errors.front(),
-                       entry->first);
+      const CachedObject& cached = entry->second;
+      if (!cached.memo || cached.memo->spec != &spec) {
+        cached.memo = evaluate(spec, entry->first, cached);
+        ++evaluated;
+      }
+      if (!cached.memo) continue;
+      // Left out again in this snapshot: counted again, as kv_watch_metric_errors_total says.
+      for (const auto& [m, n] : cached.memo->errors) errors_[spec.metrics[m].name] += n;
+      bytes += cached.memo->lines.size();
+      memos[r].push_back(cached.memo);
+    }
+  }
+  // Then family by family: a metric name is one family, however many
+  // entries make it (a wildcard's, or a name repeated on purpose), so its
+  // series come out in one piece and an aggregate spans all of them.
+  std::vector<std::string_view> names;  // in the order the config first names them
+  std::map<std::string_view, std::vector<std::pair<std::size_t, std::uint32_t>>> makers;  // resource, metric
+  for (std::size_t r = 0; r < resources.size(); ++r) {
+    const auto& metrics = resources[r].spec->metrics;
+    for (std::size_t m = 0; m < metrics.size(); ++m) {
+      auto& entries = makers[metrics[m].name];
+      if (entries.empty()) names.emplace_back(metrics[m].name);
+      entries.emplace_back(r, static_cast<std::uint32_t>(m));
+    }
+  }
+  out.reserve(out.size() + bytes + bytes / 8);
+  std::size_t written = 0;
+  std::vector<crs::Series> to_aggregate;
+  for (std::string_view name : names) {
+    const auto& entries = makers[name];
+    const crs::MetricSpec& first = resources[entries.front().first].spec->metrics[entries.front().second];
+    bool first_line = true;
+    to_aggregate.clear();
+    for (const auto& [r, m] : entries) {
+      const crs::MetricSpec& metric = resources[r].spec->metrics[m];
+      if (metric.each.type == crs::EachType::transition) continue;
+      for (const auto& memo : memos[r]) {
+        if (first.aggregate) {
+          for (const auto& [index, x] : memo->to_aggregate)
+            if (index == m) to_aggregate.push_back(x);
+          continue;
+        }
+        std::uint32_t begin = 0;
+        for (const auto& span : memo->spans) {
+          if (span.metric == m) {
+            append_lines(out, std::string_view(memo->lines).substr(begin, span.end - begin), first, first_line);
+            first_line = false;
+            written += span.count;
+            break;
+          }
+          begin = span.end;
         }
       }
     }
-  }
-  for (auto& f : families) {
-    if (f.first->aggregate) {
-      crs::aggregate_series(*f.first->aggregate, f.to_aggregate);
-      for (const auto& x : f.to_aggregate) append_series(f.lines, *f.first, x, f.lines.empty(), sample);
-      written += f.to_aggregate.size();
+    if (first.aggregate) {
+      crs::aggregate_series(*first.aggregate, to_aggregate);
+      lines_.clear();
+      for (const auto& x : to_aggregate) append_series(lines_, first, x, sample_);
+      append_lines(out, lines_, first, first_line);
+      first_line = first_line && to_aggregate.empty();
+      written += to_aggregate.size();
     }
-    out += f.lines;
-    for (const TransitionHistogram* h : f.histograms)
-      h->write([&](const SampleOut& x) {
-        append_sample_line(out, x);
-        ++written;
-      });
+    for (const auto& [r, m] : entries) {
+      const crs::MetricSpec& metric = resources[r].spec->metrics[m];
+      if (metric.each.type != crs::EachType::transition || !transitions) continue;
+      if (const TransitionHistogram* h = transitions->histogram(metric))
+        h->write([&](const SampleOut& x) {
+          append_sample_line(out, x);
+          ++written;
+        });
+    }
   }
+  spdlog::debug("snapshot: {} of {} objects evaluated, the others unchanged since the last", evaluated,
+                objects_seen);
   return written;
 }
 

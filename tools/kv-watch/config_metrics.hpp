@@ -4,12 +4,14 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "kv-watch/crs_config.hpp"
+#include "kv-watch/crs_metrics.hpp"
 #include "kv-watch/object_cache.hpp"
 #include "kv-watch/resource_types.hpp"
 #include "kv-watch/transitions.hpp"
@@ -57,6 +59,23 @@ std::vector<ConfiguredResource> select_configured_resources(
     const std::function<std::vector<DiscoveredResource>()>& discover,
     const std::vector<std::string>& unresolved);
 
+// One object version's series for one config entry, kept with the cached
+// object so that a snapshot evaluates only objects that changed since the
+// last (kube-state-metrics, too, renders an object's series when it
+// changes, not at each scrape).
+struct SeriesMemo {
+  const crs::ResourceSpec* spec = nullptr;  // the entry it was made for
+  struct Span {
+    std::uint32_t metric;  // index in spec->metrics
+    std::uint32_t end;     // in lines
+    std::uint32_t count;   // sample lines
+  };
+  std::string lines;       // sample lines without help texts, metric by metric
+  std::vector<Span> spans;
+  std::vector<std::pair<std::uint32_t, crs::Series>> to_aggregate;
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> errors;  // metric, series left out
+};
+
 class ConfigMetrics {
  public:
   // Appends the sample lines (kv-sample(5)) of every configured metric's
@@ -74,7 +93,17 @@ class ConfigMetrics {
   std::map<std::string, std::uint64_t> errors_;
   std::map<std::string, bool> logged_;
   simdjson::dom::parser parser_;
+  // The series of one object version; nullptr when its JSON does not parse.
+  std::shared_ptr<SeriesMemo> evaluate(const crs::ResourceSpec& spec, const std::string& key,
+                                       const CachedObject& cached);
+
+  // Scratch space kept between objects and snapshots.
   std::string padded_;  // the object being parsed, with simdjson's padding
+  std::string lines_;
+  std::vector<SeriesMemo::Span> spans_;
+  std::vector<crs::Series> series_;
+  std::vector<std::string> errors_scratch_;
+  SampleOut sample_;
 };
 
 }  // namespace kv::watch

@@ -596,8 +596,16 @@ int main(int argc, char** argv) {
       caches.push_back(std::move(synced));
     }
     std::string lines;
-    config_metrics.write(ready, caches, lines, &transitions);
+    auto t0 = std::chrono::steady_clock::now();
+    std::size_t series = config_metrics.write(ready, caches, lines, &transitions);
     samples.write_lines(lines);
+    if (config) {
+      std::size_t objects = 0;
+      for (const auto& c : caches)
+        for (const ObjectCache* cache : c) objects += cache->size();
+      spdlog::debug("snapshot: {} series from {} objects in {:.1f} ms", series, objects,
+                    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
     emit_self_metrics(informers, now_ms(), started_ms, sink);
     write_error_counts(config_metrics, transitions, sink);
     samples.end_snapshot(kProducer, now_ms());
