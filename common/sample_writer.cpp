@@ -58,65 +58,68 @@ void append_uint(std::string& out, std::uint64_t v) {
   out.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
 }
 
+void append_escaped(std::string& out, unsigned char c) {
+  switch (c) {
+    case '"': out += "\\\""; break;
+    case '\\': out += "\\\\"; break;
+    case '\n': out += "\\n"; break;
+    case '\r': out += "\\r"; break;
+    case '\t': out += "\\t"; break;
+    default: {
+      static const char* hex = "0123456789abcdef";
+      const char u[] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+      out.append(u, sizeof u);
+    }
+  }
+}
+
+constexpr bool needs_escape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
+
+// Per byte: 0 copied as it is, 1 escaped, 2 the start of non-ASCII text.
+constexpr std::array<unsigned char, 256> kByteClass = [] {
+  std::array<unsigned char, 256> t{};
+  for (int c = 0; c < 256; ++c)
+    t[c] = c >= 0x80 ? 2 : needs_escape(static_cast<unsigned char>(c)) ? 1 : 0;
+  return t;
+}();
+
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view text) {
-  // UTF-8 is checked only for a string that is not all ASCII.
-  std::optional<bool> utf8;
   out += '"';
-  for (std::size_t i = 0; i < text.size();) {
-    // A run that needs no escape is copied at once: most names, labels and
-    // values are one such run.
-    static constexpr auto plain = [] {
-      std::array<bool, 256> t{};
-      for (int ch = 0x20; ch < 256; ++ch) t[ch] = ch != '"' && ch != '\\';
-      return t;
-    }();
-    std::size_t run = i;
-    for (;;) {
-      while (run < text.size() && static_cast<unsigned char>(text[run]) < 0x80 &&
-             plain[static_cast<unsigned char>(text[run])])
-        ++run;
-      if (run == text.size() || static_cast<unsigned char>(text[run]) < 0x80) break;
-      if (!utf8) utf8 = simdjson::validate_utf8(text.data(), text.size());
-      if (!*utf8) break;
-      ++run;  // valid UTF-8 is copied as it is
-    }
-    if (run > i) {
-      out.append(text.data() + i, run - i);
-      i = run;
-      continue;
-    }
-    bool valid = utf8.value_or(false);
-    unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x80) {
-      std::size_t n = valid ? 1 : utf8_sequence(text, i);
+  // Runs of bytes that need no escape are copied whole; label values are
+  // mostly such runs, and a snapshot writes hundreds of thousands of them.
+  std::size_t run = 0, i = 0;
+  for (; i < text.size(); ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (kByteClass[c] == 0) continue;
+    if (kByteClass[c] == 2) break;  // the rest is checked as UTF-8 below
+    out.append(text.data() + run, i - run);
+    append_escaped(out, c);
+    run = i + 1;
+  }
+  out.append(text.data() + run, i - run);
+  if (i < text.size()) {
+    // ASCII before it cannot be part of a sequence, so the tail alone decides.
+    std::string_view tail = text.substr(i);
+    bool valid = simdjson::validate_utf8(tail.data(), tail.size());
+    for (std::size_t k = 0; k < tail.size();) {
+      auto c = static_cast<unsigned char>(tail[k]);
+      if (c < 0x80) {
+        if (needs_escape(c)) append_escaped(out, c);
+        else out += static_cast<char>(c);
+        ++k;
+        continue;
+      }
+      std::size_t n = valid ? 1 : utf8_sequence(tail, k);
       if (n == 0) {
         out += "\xef\xbf\xbd";  // U+FFFD
-        ++i;
+        ++k;
       } else {
-        out.append(text.data() + i, n);
-        i += n;
+        out.append(tail.data() + k, n);
+        k += n;
       }
-      continue;
     }
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          static const char* hex = "0123456789abcdef";
-          out += "\\u00";
-          out += hex[c >> 4];
-          out += hex[c & 15];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-    ++i;
   }
   out += '"';
 }
@@ -182,6 +185,15 @@ void SampleWriter::write(const SampleOut& sample) {
   if (buf_.size() >= (1 << 16)) flush();
 }
 
+void SampleWriter::write_lines(std::string_view lines) {
+  if (buf_.empty() && lines.size() >= (1 << 16)) {
+    write_all(fd_, lines);  // no copy for a snapshot's worth of lines
+    return;
+  }
+  buf_ += lines;
+  if (buf_.size() >= (1 << 16)) flush();
+}
+
 void SampleWriter::end_snapshot(std::string_view producer,
                                 std::optional<std::int64_t> timestamp_ms) {
   append_end_line(buf_, producer, timestamp_ms);
@@ -189,9 +201,12 @@ void SampleWriter::end_snapshot(std::string_view producer,
 }
 
 void SampleWriter::flush() {
-  std::string out;
-  out.swap(buf_);
-  write_all(fd_, out);
+  // Cleared also when the write fails; the buffer keeps its capacity.
+  struct Clear {
+    std::string& b;
+    ~Clear() { b.clear(); }
+  } clear{buf_};
+  write_all(fd_, buf_);
 }
 
 }  // namespace kv

@@ -55,6 +55,8 @@ class SampleWriter {
  public:
   explicit SampleWriter(int fd) : fd_(fd) {}
   void write(const SampleOut& sample);
+  // Writes sample lines rendered with append_sample_line.
+  void write_lines(std::string_view lines);
   // Writes the end record and flushes. Throws std::system_error on a write
   // error (EPIPE included: the reader went away).
   void end_snapshot(std::string_view producer, std::optional<std::int64_t> timestamp_ms);

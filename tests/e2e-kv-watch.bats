@@ -372,6 +372,39 @@ YAML
   [[ "$stderr" == *"config.yaml:3: resource 1 (Widget): no resource of kind Widget in example.com/v1 is served by the API server"* ]] || flunk "$stderr"
 }
 
+@test "kv-watch --config: version and kind wildcards are resolved from discovery, as kube-state-metrics does" {
+  for kind in VirtualMachineInstancetype VirtualMachinePreference; do
+    ctl POST /objects "{\"apiVersion\":\"instancetype.kubevirt.io/v1beta1\",\"kind\":\"$kind\",\"metadata\":{\"name\":\"w-$kind\",\"namespace\":\"$NS\"}}" >/dev/null
+  done
+  cat >"$TEST_TMP/config.yaml" <<'YAML'
+spec:
+  resources:
+  - groupVersionKind: {group: instancetype.kubevirt.io, version: "*", kind: "*"}
+    labelsFromPath: {name: [metadata, name]}
+    metrics:
+    - name: object_info
+      help: "Objects of instancetype.kubevirt.io"
+      each: {type: Info, info: {labelsFromPath: {namespace: [metadata, namespace]}}}
+  - groupVersionKind: {group: nothing.example.com, version: "*", kind: "*"}
+    metrics:
+    - name: never
+      each: {type: Info, info: {labelsFromPath: {name: [metadata, name]}}}
+YAML
+  run --separate-stderr kv-watch --kubeconfig "$SIM_DIR/kubeconfig" -n "$NS" --config "$TEST_TMP/config.yaml" --once
+  assert_status 0
+  # The simulator serves four kinds in instancetype.kubevirt.io/v1beta1: all are watched, two have objects here.
+  [ "$(grep '"name":"kv_watch_synced"' <<<"$output" | grep -c '"resource":"instancetype.kubevirt.io/v1beta1/')" -eq 4 ] ||
+    flunk "$output"
+  for kind in VirtualMachineInstancetype VirtualMachinePreference; do
+    grep -q "\"customresource_kind\":\"$kind\",\"customresource_version\":\"v1beta1\",\"name\":\"w-$kind\",\"namespace\":\"$NS\"" <<<"$output" ||
+      flunk "no series for $kind: $output"
+  done
+  [ "$(grep -c '"name":"kube_customresource_object_info"' <<<"$output")" -eq 2 ] || flunk "$output"
+  [ "$(grep '"name":"kube_customresource_object_info"' <<<"$output" | grep -c '"help"')" -eq 1 ] ||
+    flunk "one family, one help: $output"
+  [[ "$stderr" == *'no served resource of group "nothing.example.com" matches version "*" and kind "*"'* ]] || flunk "$stderr"
+}
+
 @test "kv-watch: with --total-shards 3 every object is in exactly one shard" {
   for i in $(seq 1 15); do put_vmi "vm$i"; done
   for shard in 0 1 2; do
@@ -637,7 +670,10 @@ snapshots_after() {  # lines
 
 @test "kv-watch --config kubevirt --total-shards: every shard finds the KubeVirt CR it looks up; the CR's own metrics come from one shard" {
   ctl POST /objects "{\"apiVersion\":\"kubevirt.io/v1\",\"kind\":\"KubeVirt\",\"metadata\":{\"name\":\"kubevirt\",\"namespace\":\"$NS\"},\"spec\":{\"configuration\":{\"evictionStrategy\":\"LiveMigrate\"}},\"status\":{\"phase\":\"Deployed\"}}" >/dev/null
-  for i in $(seq 1 12); do put_vmi "vm$i"; done
+  # Fixed uids, so that which shard an object falls in (by uid) is the same every run and none is empty.
+  for i in $(seq 1 12); do
+    ctl POST /objects "$(vmi "vm$i" | jq -c --arg uid "$(printf '00000000-0000-4000-8000-%012d' "$i")" '.metadata.uid = $uid')" >/dev/null
+  done
   for shard in 0 1 2; do
     kv-watch --kubeconfig "$SIM_DIR/kubeconfig" -n "$NS" --config kubevirt --once --shard "$shard" --total-shards 3 |
       kv-promfmt >"$TEST_TMP/shard$shard" 2>/dev/null

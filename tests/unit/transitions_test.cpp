@@ -324,13 +324,9 @@ TEST(TransitionMetrics, SnapshotsWriteHistogramSamplesInTheConfigsOrder) {
   ConfigMetrics metrics;
   std::vector<std::string> lines;
   std::string out;
-  metrics.write({{&resource, *find_builtin_resource("vmi")}}, {{&cache}},
-                [&](const SampleOut& s) {
-                  out.clear();
-                  append_sample_line(out, s);
-                  lines.push_back(out);
-                },
-                &transitions);
+  EXPECT_EQ(metrics.write({{&resource, *find_builtin_resource("vmi")}}, {{&cache}}, out, &transitions), 2u);
+  for (std::size_t at = 0, nl; (nl = out.find('\n', at)) != std::string::npos; at = nl + 1)
+    lines.push_back(out.substr(at, nl + 1 - at));
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0], "{\"name\":\"a_info\",\"type\":\"gauge\",\"labels\":{\"name\":\"vm\"},\"value\":1}\n");
   EXPECT_EQ(lines[1],

@@ -134,7 +134,7 @@ std::string snapshot(const std::vector<ConfiguredResource>& resources,
                      const std::vector<std::vector<const ObjectCache*>>& caches) {
   ConfigMetrics metrics;
   std::string out;
-  metrics.write(resources, caches, [&](const SampleOut& s) { append_sample_line(out, s); });
+  metrics.write(resources, caches, out);
   return out;
 }
 

@@ -102,74 +102,190 @@ bool is_looked_up(const crs::ResourceSpec& resource, const std::vector<Configure
   return false;
 }
 
-void ConfigMetrics::write(const std::vector<ConfiguredResource>& resources,
-                          const std::vector<std::vector<const ObjectCache*>>& caches,
-                          const std::function<void(const SampleOut&)>& sink,
-                          const TransitionMetrics* transitions) {
-  std::vector<std::string> errors;
+namespace {
+
+// Appends one gauge sample line, without the help text.
+void append_series(std::string& out, const crs::MetricSpec& metric, const crs::Series& x, SampleOut& scratch) {
+  scratch.name = metric.name;
+  scratch.type = MetricType::gauge;
+  scratch.help = {};
+  scratch.labels.assign(x.labels.begin(), x.labels.end());
+  scratch.value = x.value;
+  append_sample_line(out, scratch);
+}
+
+// Appends lines made by append_series to `out`, the first of a family
+// (`first_of_family`) with the metric's help text after its type.
+void append_lines(std::string& out, std::string_view lines, const crs::MetricSpec& metric, bool first_of_family) {
+  if (lines.empty()) return;
+  if (!first_of_family || metric.help.empty()) {
+    out += lines;
+    return;
+  }
+  // {"name":...,"type":"gauge" then ,"help":... then the rest.
+  std::string head = "{\"name\":";
+  append_json_string(head, metric.name);
+  head += ",\"type\":\"gauge\"";
+  out += head;
+  out += ",\"help\":";
+  append_json_string(out, metric.help);
+  out += lines.substr(head.size());
+}
+
+}  // namespace
+
+std::shared_ptr<SeriesMemo> ConfigMetrics::evaluate(const crs::ResourceSpec& spec, const std::string& key,
+                                                     const CachedObject& cached, std::uint64_t inputs,
+                                                     bool other_shards_cached) {
+  // Parsed from a buffer with simdjson's padding, reused: parsing the
+  // cached string itself would copy it into a new allocation each time.
+  padded_.reserve(cached.fields.size() + simdjson::SIMDJSON_PADDING);
+  padded_.assign(cached.fields);
+  simdjson::dom::element object;
+  if (parser_.parse(padded_.data(), padded_.size(), false).get(object) != simdjson::SUCCESS) return nullptr;
+  // Made in scratch space, then copied once at its size.
+  lines_.clear();
+  spans_.clear();
+  auto memo = std::make_shared<SeriesMemo>();
+  memo->spec = &spec;
+  memo->inputs = inputs;
+  // Another shard's object, cached here for lookups: it makes no series.
+  std::string_view uid;
+  if (other_shards_cached && (object["metadata"]["uid"].get(uid) != simdjson::SUCCESS || !sharding_.keeps(uid)))
+    return memo;
+  for (std::size_t m = 0; m < spec.metrics.size(); ++m) {
+    const auto& metric = spec.metrics[m];
+    if (metric.each.type == crs::EachType::transition) continue;  // made of changes, not of objects
+    if (!metric.lookups.empty() && !lookups_.ready(metric)) continue;
+    errors_scratch_.clear();
+    series_.clear();
+    crs::object_series(metric, object, series_, errors_scratch_, &lookups_);
+    const auto index = static_cast<std::uint32_t>(m);
+    if (metric.aggregate) {
+      for (auto& x : series_) memo->to_aggregate.emplace_back(index, std::move(x));
+    } else if (!series_.empty()) {
+      for (const auto& x : series_) append_series(lines_, metric, x, sample_);
+      spans_.push_back({index, static_cast<std::uint32_t>(lines_.size()), static_cast<std::uint32_t>(series_.size())});
+    }
+    if (errors_scratch_.empty()) continue;
+    memo->errors.emplace_back(index, static_cast<std::uint32_t>(errors_scratch_.size()));
+    // The first problem of each metric is worth a line; the rest are counted.
+    if (!logged_[metric.name]) {
+      logged_[metric.name] = true;
+      spdlog::warn("{} (object {}; further errors of this metric are only counted)", errors_scratch_.front(), key);
+    }
+  }
+  memo->lines = lines_;
+  memo->spans = spans_;
+  return memo;
+}
+
+std::size_t ConfigMetrics::write(const std::vector<ConfiguredResource>& resources,
+                                 const std::vector<std::vector<const ObjectCache*>>& caches, std::string& out,
+                                 const TransitionMetrics* transitions) {
+  // First each object's series, from its memo or evaluated anew, in key
+  // order per resource (the same state gives the same bytes, however it is
+  // split into per-namespace caches).
+  std::vector<std::vector<std::shared_ptr<const SeriesMemo>>> memos(resources.size());
+  std::size_t evaluated = 0, objects_seen = 0, bytes = 0;
   lookups_.build(resources, caches);
   for (std::size_t r = 0; r < resources.size(); ++r) {
     const auto& spec = *resources[r].spec;
     if (spec.metrics.empty()) continue;  // watched only for lookups
     const bool other_shards_cached = sharding_.total > 1 && is_looked_up(spec, resources);
-    // Each object is parsed once for all metrics; the series are kept per
-    // metric so that each family comes out in one piece.
-    std::vector<std::vector<crs::Series>> series(spec.metrics.size());
-    {
-      // A resource watched per namespace has a cache per namespace, with
-      // disjoint keys; all stay locked so that the merge is one state.
-      std::vector<std::unique_lock<std::mutex>> locks;
-      std::vector<const std::pair<const std::string, CachedObject>*> objects;
-      for (const ObjectCache* cache : caches[r]) {
-        locks.emplace_back(cache->mutex());
-        objects.reserve(objects.size() + cache->objects().size());
-        for (const auto& entry : cache->objects()) objects.push_back(&entry);
+    // A memo holds while its object and what its lookups read are unchanged.
+    const std::uint64_t inputs = lookups_.inputs(spec) ^ (other_shards_cached ? 1 : 0);
+    // A resource watched per namespace has a cache per namespace, with
+    // disjoint keys; all stay locked so that the merge is one state (and
+    // the memos, kept with the objects, are ours to write).
+    std::vector<std::unique_lock<std::mutex>> locks;
+    std::vector<const std::pair<const std::string, CachedObject>*> objects;
+    for (const ObjectCache* cache : caches[r]) {
+      locks.emplace_back(cache->mutex());
+      objects.reserve(objects.size() + cache->objects().size());
+      for (const auto& entry : cache->objects()) objects.push_back(&entry);
+    }
+    std::sort(objects.begin(), objects.end(), [](auto* a, auto* b) { return a->first < b->first; });
+    objects_seen += objects.size();
+    memos[r].reserve(objects.size());
+    for (const auto* entry : objects) {
+      const CachedObject& cached = entry->second;
+      if (!cached.memo || cached.memo->spec != &spec || cached.memo->inputs != inputs) {
+        cached.memo = evaluate(spec, entry->first, cached, inputs, other_shards_cached);
+        ++evaluated;
       }
-      // Sorted keys: the same state gives the same bytes, however it is split.
-      std::sort(objects.begin(), objects.end(), [](auto* a, auto* b) { return a->first < b->first; });
-      for (const auto* entry : objects) {
-        simdjson::dom::element object;
-        if (parser_.parse(entry->second.fields).get(object) != simdjson::SUCCESS) continue;
-        std::string_view uid;
-        if (other_shards_cached && (object["metadata"]["uid"].get(uid) != simdjson::SUCCESS || !sharding_.keeps(uid)))
+      if (!cached.memo) continue;
+      // Left out again in this snapshot: counted again, as kv_watch_metric_errors_total says.
+      for (const auto& [m, n] : cached.memo->errors) errors_[spec.metrics[m].name] += n;
+      bytes += cached.memo->lines.size();
+      memos[r].push_back(cached.memo);
+    }
+  }
+  // Then family by family: a metric name is one family, however many
+  // entries make it (a wildcard's, or a name repeated on purpose), so its
+  // series come out in one piece and an aggregate spans all of them.
+  std::vector<std::string_view> names;  // in the order the config first names them
+  std::map<std::string_view, std::vector<std::pair<std::size_t, std::uint32_t>>> makers;  // resource, metric
+  for (std::size_t r = 0; r < resources.size(); ++r) {
+    const auto& metrics = resources[r].spec->metrics;
+    for (std::size_t m = 0; m < metrics.size(); ++m) {
+      auto& entries = makers[metrics[m].name];
+      if (entries.empty()) names.emplace_back(metrics[m].name);
+      entries.emplace_back(r, static_cast<std::uint32_t>(m));
+    }
+  }
+  out.reserve(out.size() + bytes + bytes / 8);
+  std::size_t written = 0;
+  std::vector<crs::Series> to_aggregate;
+  for (std::string_view name : names) {
+    const auto& entries = makers[name];
+    const crs::MetricSpec& first = resources[entries.front().first].spec->metrics[entries.front().second];
+    // Not even an aggregate's 0 until what the metric looks up is listed.
+    if (!first.lookups.empty() && !lookups_.ready(first)) continue;
+    bool first_line = true;
+    to_aggregate.clear();
+    for (const auto& [r, m] : entries) {
+      const crs::MetricSpec& metric = resources[r].spec->metrics[m];
+      if (metric.each.type == crs::EachType::transition) continue;
+      for (const auto& memo : memos[r]) {
+        if (first.aggregate) {
+          for (const auto& [index, x] : memo->to_aggregate)
+            if (index == m) to_aggregate.push_back(x);
           continue;
-        for (std::size_t m = 0; m < spec.metrics.size(); ++m) {
-          const auto& metric = spec.metrics[m];
-          if (metric.each.type == crs::EachType::transition) continue;  // made of changes, not of objects
-          if (!metric.lookups.empty() && !lookups_.ready(metric)) continue;
-          errors.clear();
-          crs::object_series(metric, object, series[m], errors, &lookups_);
-          if (errors.empty()) continue;
-          errors_[metric.name] += errors.size();
-          // The first problem of each metric is worth a line; the rest are counted.
-          if (!logged_[metric.name]) {
-            logged_[metric.name] = true;
-            spdlog::warn("{} (object {}; further errors of this metric are only counted)", errors.front(),
-                         entry->first);
+        }
+        std::uint32_t begin = 0;
+        for (const auto& span : memo->spans) {
+          if (span.metric == m) {
+            append_lines(out, std::string_view(memo->lines).substr(begin, span.end - begin), first, first_line);
+            first_line = false;
+            written += span.count;
+            break;
           }
+          begin = span.end;
         }
       }
     }
-    for (std::size_t m = 0; m < spec.metrics.size(); ++m) {
-      const auto& metric = spec.metrics[m];
-      if (metric.each.type == crs::EachType::transition) {
-        if (const TransitionHistogram* h = transitions ? transitions->histogram(metric) : nullptr) h->write(sink);
-        continue;
-      }
-      if (!metric.lookups.empty() && !lookups_.ready(metric)) continue;
-      if (metric.aggregate) crs::aggregate_series(*metric.aggregate, series[m]);
-      SampleOut s;
-      s.name = metric.name;
-      s.type = MetricType::gauge;
-      s.help = metric.help;
-      for (const auto& x : series[m]) {
-        s.labels.assign(x.labels.begin(), x.labels.end());
-        s.value = x.value;
-        sink(s);
-        s.help = {};  // the first sample of a name carries its help (kv-sample(5))
-      }
+    if (first.aggregate) {
+      crs::aggregate_series(*first.aggregate, to_aggregate);
+      lines_.clear();
+      for (const auto& x : to_aggregate) append_series(lines_, first, x, sample_);
+      append_lines(out, lines_, first, first_line);
+      first_line = first_line && to_aggregate.empty();
+      written += to_aggregate.size();
+    }
+    for (const auto& [r, m] : entries) {
+      const crs::MetricSpec& metric = resources[r].spec->metrics[m];
+      if (metric.each.type != crs::EachType::transition || !transitions) continue;
+      if (const TransitionHistogram* h = transitions->histogram(metric))
+        h->write([&](const SampleOut& x) {
+          append_sample_line(out, x);
+          ++written;
+        });
     }
   }
+  spdlog::debug("snapshot: {} of {} objects evaluated, the others unchanged since the last", evaluated,
+                objects_seen);
+  return written;
 }
 
 }  // namespace kv::watch

@@ -4,12 +4,14 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "kv-watch/crs_config.hpp"
+#include "kv-watch/crs_metrics.hpp"
 #include "kv-watch/object_cache.hpp"
 #include "kv-watch/object_lookup.hpp"
 #include "kv-watch/resource_types.hpp"
@@ -51,8 +53,7 @@ class ResourceSelectionError : public std::runtime_error {
 };
 
 // The configured resources that `names` (--resources, named as
-// resolve_resource takes names) pick, in the config's order, with the
-// resources their metrics look up. Throws
+// resolve_resource takes names) pick, in the config's order. Throws
 // ResourceSelectionError for a name that picks none; its message lists
 // what the config has, and the errors of `unresolved` entries.
 std::vector<ConfiguredResource> select_configured_resources(
@@ -63,18 +64,36 @@ std::vector<ConfiguredResource> select_configured_resources(
 // Whether a metric of `resources` looks up objects of `resource`.
 bool is_looked_up(const crs::ResourceSpec& resource, const std::vector<ConfiguredResource>& resources);
 
+// One object version's series for one config entry, kept with the cached
+// object so that a snapshot evaluates only objects that changed since the
+// last (kube-state-metrics, too, renders an object's series when it
+// changes, not at each scrape).
+struct SeriesMemo {
+  const crs::ResourceSpec* spec = nullptr;  // the entry it was made for
+  std::uint64_t inputs = 0;                 // what its lookups read (LookupTables::inputs)
+  struct Span {
+    std::uint32_t metric;  // index in spec->metrics
+    std::uint32_t end;     // in lines
+    std::uint32_t count;   // sample lines
+  };
+  std::string lines;       // sample lines without help texts, metric by metric
+  std::vector<Span> spans;
+  std::vector<std::pair<std::uint32_t, crs::Series>> to_aggregate;
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> errors;  // metric, series left out
+};
+
 class ConfigMetrics {
  public:
-  // Writes every configured metric's series for the objects in `caches`
-  // (index-aligned with `resources`; a resource watched per namespace has
-  // one cache per namespace, merged in key order), and the histograms of
-  // its Transition metrics from `transitions`, in the config's order.
+  // Appends the sample lines (kv-sample(5)) of every configured metric's
+  // series for the objects in `caches` (index-aligned with `resources`; a
+  // resource watched per namespace has one cache per namespace, merged in
+  // key order), and the histograms of its Transition metrics from
+  // `transitions`, in the config's order, to `out`. Returns how many.
   // A metric with a lookup is left out until the resources it looks up
   // are among `resources` too.
-  void write(const std::vector<ConfiguredResource>& resources,
-             const std::vector<std::vector<const ObjectCache*>>& caches,
-             const std::function<void(const SampleOut&)>& sink,
-             const TransitionMetrics* transitions = nullptr);
+  std::size_t write(const std::vector<ConfiguredResource>& resources,
+                    const std::vector<std::vector<const ObjectCache*>>& caches, std::string& out,
+                    const TransitionMetrics* transitions = nullptr);
   // Series left out so far, per metric name.
   const std::map<std::string, std::uint64_t>& errors() const { return errors_; }
   // With --total-shards: the resources that lookups read are cached whole
@@ -88,6 +107,17 @@ class ConfigMetrics {
   simdjson::dom::parser parser_;
   LookupTables lookups_;
   Sharding sharding_;
+  // The series of one object version; nullptr when its JSON does not parse.
+  std::shared_ptr<SeriesMemo> evaluate(const crs::ResourceSpec& spec, const std::string& key,
+                                       const CachedObject& cached, std::uint64_t inputs, bool other_shards_cached);
+
+  // Scratch space kept between objects and snapshots.
+  std::string padded_;  // the object being parsed, with simdjson's padding
+  std::string lines_;
+  std::vector<SeriesMemo::Span> spans_;
+  std::vector<crs::Series> series_;
+  std::vector<std::string> errors_scratch_;
+  SampleOut sample_;
 };
 
 }  // namespace kv::watch

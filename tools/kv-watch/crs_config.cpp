@@ -314,7 +314,7 @@ std::vector<LabelRule> parse_label_rules(const YAML::Node& n, const std::string&
     if (rule.from.empty()) rule.from = rule.label;
     rule.lowercase = boolean(r["lowercase"], file, entry + " labelValues.lowercase");
     rule.sanitize = boolean(r["sanitize"], file, entry + " labelValues.sanitize");
-    rule.map = string_map(r["map"], file, entry + " labelValues.map");
+    for (auto& [k, v] : string_map(r["map"], file, entry + " labelValues.map")) rule.map.emplace(k, std::move(v));
     if (r["default"]) rule.default_value = scalar(r["default"], file, entry + " labelValues.default");
     if (r["ifPresent"]) rule.if_present = scalar(r["ifPresent"], file, entry + " labelValues.ifPresent");
     if (r["ifAbsent"]) rule.if_absent = scalar(r["ifAbsent"], file, entry + " labelValues.ifAbsent");
@@ -535,10 +535,13 @@ MetricsConfig parse_metrics_config(const std::string& text, const std::string& f
       res.kind = scalar(gvk["kind"], file, entry + " groupVersionKind.kind");
       entry += " (" + res.kind + ")";
       res.where = at(file, r) + ": " + entry;
-      if (res.version.empty() || res.version == "*" || res.kind.empty() || res.kind == "*")
+      if (res.version.empty() || res.kind.empty())
         throw ConfigError(at(file, gvk) + ": " + entry +
-                          ": version and kind wildcards are not supported yet; name each version and kind");
+                          ": groupVersionKind needs a version and a kind (\"*\" for all of the group's)");
       res.plural = scalar(r["resourcePlural"], file, entry + " resourcePlural");
+      if (res.kind == "*" && !res.plural.empty())
+        throw ConfigError(at(file, r["resourcePlural"]) + ": " + entry +
+                          ": resourcePlural names one resource, so it cannot go with kind \"*\"");
       std::string prefix = "kube_customresource";
       if (auto p = r["metricNamePrefix"]; p && !p.IsNull()) prefix = scalar(p, file, entry + " metricNamePrefix");
       auto common = string_map(r["commonLabels"], file, entry + " commonLabels");

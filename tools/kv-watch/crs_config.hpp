@@ -87,7 +87,7 @@ struct LabelRule {
   std::string from;  // the label to read; default `label`
   bool lowercase = false;
   bool sanitize = false;  // as a label name: [^a-zA-Z0-9_] -> _
-  std::map<std::string, std::string> map;
+  std::map<std::string, std::string, std::less<>> map;
   std::optional<std::string> default_value;
   std::optional<std::string> if_present, if_absent;
 };

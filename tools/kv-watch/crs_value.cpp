@@ -153,6 +153,8 @@ ValuePath ValuePath::compile(const std::vector<std::string>& segments) {
           {"1", true}, {"t", true}, {"T", true}, {"TRUE", true}, {"true", true}, {"True", true},
           {"0", false}, {"f", false}, {"F", false}, {"FALSE", false}, {"false", false}, {"False", false}};
       if (auto it = go_bools.find(step.filter_value); it != go_bools.end()) step.filter_bool = it->second;
+    } else if (auto eq = s.find('='); eq != std::string::npos && s.find('=', eq + 1) == std::string::npos) {
+      step.map_filter_eq = eq;
     }
     p.steps_.push_back(std::move(step));
   }
@@ -216,11 +218,10 @@ std::optional<element> ValuePath::get(element from) const {
       continue;
     }
     if (cur.type() == element_type::OBJECT) {
-      auto eq = step.text.find('=');
-      if (eq != std::string::npos && step.text.find('=', eq + 1) == std::string::npos) {
+      if (auto eq = step.map_filter_eq; eq != std::string::npos) {
         std::string_view actual;
         element v;
-        if (cur[step.text.substr(0, eq)].get(v) == simdjson::SUCCESS && v.get(actual) == simdjson::SUCCESS &&
+        if (cur[std::string_view(step.text).substr(0, eq)].get(v) == simdjson::SUCCESS && v.get(actual) == simdjson::SUCCESS &&
             actual == std::string_view(step.text).substr(eq + 1)) {
           cur = v;
           continue;

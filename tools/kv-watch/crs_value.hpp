@@ -25,6 +25,8 @@ struct PathStep {
   // at compile time rather than for every element compared.
   std::optional<double> filter_number;
   std::optional<bool> filter_bool;
+  // key: where "k=v" splits (one '=' only), else npos; found once, not per object.
+  std::size_t map_filter_eq = std::string::npos;
 };
 
 class ValuePath {

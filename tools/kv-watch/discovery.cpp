@@ -83,4 +83,32 @@ std::vector<DiscoveredResource> discover_resources(KubeSession& session, const K
   return out;
 }
 
+std::vector<ResourceType> discover_group(KubeSession& session, const KubeRequestLimits& limits,
+                                         const std::string& group) {
+  std::vector<DiscoveredResource> found;
+  if (group.empty()) {
+    add_group_version(session, "", "v1", limits, found);
+  } else {
+    simdjson::dom::parser parser;
+    std::string body;
+    auto groups = fetch_json(session, parser, "/apis", limits, body);
+    simdjson::dom::array list;
+    if (groups["groups"].get(list) == simdjson::SUCCESS)
+      for (auto g : list) {
+        std::string_view name;
+        simdjson::dom::array versions;
+        if (g["name"].get(name) != simdjson::SUCCESS || name != group) continue;
+        if (g["versions"].get(versions) != simdjson::SUCCESS) continue;
+        for (auto v : versions) {
+          std::string_view version;
+          if (v["version"].get(version) == simdjson::SUCCESS)
+            add_group_version(session, group, std::string(version), limits, found);
+        }
+      }
+  }
+  std::vector<ResourceType> out;
+  for (auto& d : found) out.push_back(std::move(d.type));
+  return out;
+}
+
 }  // namespace kv::watch

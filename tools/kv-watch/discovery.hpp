@@ -22,4 +22,9 @@ ApiProbe probe_api(KubeSession& session, const KubeRequestLimits& limits);
 // std::runtime_error when discovery fails.
 std::vector<DiscoveredResource> discover_resources(KubeSession& session, const KubeRequestLimits& limits);
 
+// Every listable resource of every served version of one group ("" for
+// the core group), for version wildcards. Throws like discover_resources.
+std::vector<ResourceType> discover_group(KubeSession& session, const KubeRequestLimits& limits,
+                                         const std::string& group);
+
 }  // namespace kv::watch

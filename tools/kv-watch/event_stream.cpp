@@ -37,7 +37,7 @@ void EventWriter::flush() {
 }
 
 std::size_t read_event_recording(const std::string& path,
-                                 const std::function<void(const ReplayedEvent&)>& on_event) {
+                                 const std::function<void(const ReplayedEvent&)>& on_event, bool log_bad) {
   std::ifstream in(path == "-" ? "/dev/stdin" : path);
   if (!in) throw std::runtime_error(path + ": cannot open the recording");
   simdjson::dom::parser parser;
@@ -45,7 +45,7 @@ std::size_t read_event_recording(const std::string& path,
   std::string line;
   auto reject = [&](std::string_view why) {
     ++bad;
-    spdlog::error("{}:{}: {}; record skipped", path, line_no, why);
+    if (log_bad) spdlog::error("{}:{}: {}; record skipped", path, line_no, why);
   };
   while (std::getline(in, line)) {
     ++line_no;

@@ -38,9 +38,10 @@ struct ReplayedEvent {
 };
 
 // Reads a recording; calls `on_event` for each valid record and logs each
-// bad one with its file and line. Returns the number of bad records. Throws
-// std::runtime_error when the file cannot be read.
+// bad one with its file and line (unless `log_bad` is false). Returns the
+// number of bad records. Throws std::runtime_error when the file cannot be
+// read.
 std::size_t read_event_recording(const std::string& path,
-                                 const std::function<void(const ReplayedEvent&)>& on_event);
+                                 const std::function<void(const ReplayedEvent&)>& on_event, bool log_bad = true);
 
 }  // namespace kv::watch

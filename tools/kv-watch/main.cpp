@@ -28,6 +28,7 @@
 #include "kv-watch/namespace_scope.hpp"
 #include "kv-watch/resource_types.hpp"
 #include "kv-watch/self_metrics.hpp"
+#include "kv-watch/wildcards.hpp"
 #include "logging.hpp"
 #include "metric_catalog.hpp"
 #include "process.hpp"
@@ -143,7 +144,9 @@ int replay_config(const Settings& s, const std::vector<ConfiguredResource>& reso
     ++series;
     out.write(x);
   };
-  metrics.write(resources, views, sink, &transitions);
+  std::string lines;
+  series += metrics.write(resources, views, lines, &transitions);
+  out.write_lines(lines);
   write_error_counts(metrics, transitions, sink);
   out.end_snapshot(kProducer, now_ms());
   spdlog::debug("snapshot: {} series from {} objects in {:.1f} ms", series, objects,
@@ -179,11 +182,59 @@ std::optional<std::vector<ConfiguredResource>> configured_resources(
   return std::nullopt;
 }
 
+// Resolves the config's version and kind wildcards with `served`; logs
+// what matches nothing. False (logged) when `served` fails.
+bool resolve_wildcards(crs::MetricsConfig& config,
+                       const std::function<std::vector<ResourceType>(const std::string& group)>& served) {
+  if (!has_wildcard(config)) return true;
+  try {
+    for (const auto& w : expand_wildcards(config, served)) spdlog::warn("{}", w);
+    return true;
+  } catch (const std::runtime_error& e) {
+    spdlog::error("cannot resolve the config's version and kind wildcards: {}", e.what());
+    return false;
+  }
+}
+
+// The kinds a recording holds, as served resources, for wildcards.
+std::vector<ResourceType> recorded_types(const std::string& path, const std::string& group) {
+  if (path == "-")
+    throw std::runtime_error("they are resolved from the kinds the recording holds, so --replay needs a file, "
+                             "not stdin");
+  std::set<std::pair<std::string, std::string>> seen;  // apiVersion, kind
+  read_event_recording(
+      path,
+      [&](const ReplayedEvent& e) {
+        std::string_view api_version, kind;
+        if (e.object["apiVersion"].get(api_version) == simdjson::SUCCESS &&
+            e.object["kind"].get(kind) == simdjson::SUCCESS)
+          seen.emplace(api_version, kind);
+      },
+      false);  // the replay itself reports bad records
+  std::vector<ResourceType> out;
+  for (const auto& [api_version, kind] : seen) {
+    auto slash = api_version.find('/');
+    std::string g = slash == std::string::npos ? "" : api_version.substr(0, slash);
+    if (g != group) continue;
+    std::string plural = kind;
+    for (auto& ch : plural) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    out.push_back({g, api_version.substr(slash + 1), plural + "s", kind, true});
+  }
+  return out;
+}
+
 // --print-resources: the RBAC a config needs, known without a server (a
 // kind outside the built-in table needs resourcePlural in the config).
 int print_resources(const CLI::App& app, const Settings& s, const crs::MetricsConfig* config) {
   std::set<std::string> ids;
   if (config) {
+    for (const auto& r : config->resources)
+      if (has_wildcard(r)) {
+        spdlog::error("{}: a version or kind wildcard names what the API server serves, and --print-resources "
+                      "asks no server; name the version and kind",
+                      r.where);
+        return kExitFailure;
+      }
     int status;
     auto resources = configured_resources(app, s, *config, KindLookup::none, nullptr, status);
     if (!resources) return status;
@@ -391,6 +442,8 @@ int main(int argc, char** argv) {
     }
     std::vector<ConfiguredResource> resources;
     if (config) {
+      if (!resolve_wildcards(*config, [&](const std::string& g) { return recorded_types(s.replay, g); }))
+        return kExitFailure;
       int status;
       auto picked = configured_resources(app, s, *config, KindLookup::guess_plural, nullptr, status);
       if (!picked) return status;
@@ -448,6 +501,8 @@ int main(int argc, char** argv) {
   std::vector<std::shared_ptr<UpdateObserver>> observers;
   TransitionMetrics transitions;
   if (config) {
+    if (!resolve_wildcards(*config, [&](const std::string& g) { return discover_group(probe_session, limits, g); }))
+      return kExitFailure;
     int status;
     auto picked = configured_resources(app, s, *config, KindLookup::discovery, discover, status);
     if (!picked) return status;
@@ -549,7 +604,17 @@ int main(int argc, char** argv) {
       ready.push_back(configured[i]);
       caches.push_back(std::move(synced));
     }
-    config_metrics.write(ready, caches, sink, &transitions);
+    std::string lines;
+    auto t0 = std::chrono::steady_clock::now();
+    std::size_t series = config_metrics.write(ready, caches, lines, &transitions);
+    samples.write_lines(lines);
+    if (config) {
+      std::size_t objects = 0;
+      for (const auto& c : caches)
+        for (const ObjectCache* cache : c) objects += cache->size();
+      spdlog::debug("snapshot: {} series from {} objects in {:.1f} ms", series, objects,
+                    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
     emit_self_metrics(informers, now_ms(), started_ms, sink);
     write_error_counts(config_metrics, transitions, sink);
     samples.end_snapshot(kProducer, now_ms());

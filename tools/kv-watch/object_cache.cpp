@@ -155,8 +155,13 @@ std::optional<EventType> ObjectCache::upsert(simdjson::dom::element object) {
     inserted = added;
     if (!inserted && !rv.empty() && it->second.resource_version == rv) return std::nullopt;
     it->second.resource_version.assign(rv);
-    it->second.fields = std::move(fields);
-    it->second.fields.shrink_to_fit();
+    // A new version with the same kept fields (most status updates touch
+    // fields no metric reads) keeps the series made from them.
+    if (it->second.fields != fields) {
+      it->second.fields = std::move(fields);
+      it->second.fields.shrink_to_fit();
+      it->second.memo.reset();
+    }
     if (observer_) {
       changed = !inserted && it->second.digest != digest;
       if (changed) old_digest = std::move(it->second.digest);

@@ -64,10 +64,15 @@ class UpdateObserver {
                        simdjson::dom::element object) = 0;
 };
 
+struct SeriesMemo;  // config_metrics.hpp
+
 struct CachedObject {
   std::string resource_version;
   std::string fields;  // pruned JSON
   std::string digest;  // the UpdateObserver's, if there is one
+  // This version's series, as the last snapshot made them; dropped with
+  // the version. Written by snapshots, which hold the cache's lock.
+  mutable std::shared_ptr<SeriesMemo> memo;
 };
 
 // One resource's objects. Not locked: the informer that owns it serialises

@@ -115,6 +115,7 @@ void LookupTables::build(const std::vector<ConfiguredResource>& resources,
             }
           }
           fresh.text += ']';
+          fresh.digest = std::hash<std::string>{}(fresh.text);
           simdjson::dom::element list;
           if (fresh.parser.parse(fresh.text).get(list) == simdjson::SUCCESS) {
             std::size_t i = 0;
@@ -141,6 +142,17 @@ void LookupTables::build(const std::vector<ConfiguredResource>& resources,
 bool LookupTables::ready(const crs::MetricSpec& metric) const {
   return std::all_of(metric.lookups.begin(), metric.lookups.end(),
                      [&](const crs::LookupSpec& l) { return targets_.count(&l) != 0; });
+}
+
+std::uint64_t LookupTables::inputs(const crs::ResourceSpec& resource) const {
+  std::uint64_t digest = 0;
+  for (const auto& m : resource.metrics)
+    for (const auto& l : m.lookups) {
+      auto t = targets_.find(&l);
+      // Not listed yet, or the digest of what it reads; mixed as FNV-1a mixes bytes.
+      digest = (digest ^ (t == targets_.end() ? 0x9e3779b97f4a7c15u : t->second.table->digest)) * 0x100000001b3u;
+    }
+  return digest;
 }
 
 std::optional<simdjson::dom::element> LookupTables::find(const crs::LookupSpec& lookup, simdjson::dom::element object,

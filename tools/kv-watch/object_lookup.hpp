@@ -67,6 +67,9 @@ class LookupTables : public crs::ObjectLookup {
   // Whether every resource the metric looks up is in this snapshot: a
   // metric waits for the first list of what it reads, as for its own.
   bool ready(const crs::MetricSpec& metric) const;
+  // A digest of what the metrics of `resource` look up in this snapshot
+  // (0 without lookups): series made with the same digest still hold.
+  std::uint64_t inputs(const crs::ResourceSpec& resource) const;
   std::optional<simdjson::dom::element> find(const crs::LookupSpec& lookup, simdjson::dom::element object,
                                              simdjson::dom::element from) const override;
 
@@ -74,6 +77,7 @@ class LookupTables : public crs::ObjectLookup {
   struct Table {
     bool namespaced = true;
     std::string text;  // the pruned objects as one JSON list
+    std::uint64_t digest = 0;  // of text
     simdjson::dom::parser parser;
     std::unordered_map<std::string, simdjson::dom::element> by_key;
   };
