@@ -135,7 +135,7 @@ void ConfigMetrics::write(const std::vector<ConfiguredResource>& resources,
       if (metric.aggregate) crs::aggregate_series(*metric.aggregate, series[m]);
       SampleOut s;
       s.name = metric.name;
-      s.type = MetricType::gauge;
+      s.type = metric.sample_type == crs::SampleType::counter ? MetricType::counter : MetricType::gauge;
       s.help = metric.help;
       for (const auto& x : series[m]) {
         s.labels.assign(x.labels.begin(), x.labels.end());

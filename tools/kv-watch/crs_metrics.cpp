@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "kv-watch/object_lists.hpp"
+
 namespace kv::watch::crs {
 
 LabelSet::LabelSet(std::initializer_list<value_type> items) {
@@ -333,7 +335,9 @@ void add_map_labels(const MapLabels& m, element object, Labels& out) {
 void object_series(const MetricSpec& metric, element object, std::vector<Series>& out,
                    std::vector<std::string>& errors) {
   if (metric.each.type == EachType::transition) return;  // made of changes, not of objects
-  if (!conditions_hold(metric.when, object)) return;
+  // With otherwise, an object that does not count still makes its series.
+  const bool counts = conditions_hold(metric.when, object);
+  if (!counts && !metric.otherwise) return;
   // Room for the labels a series gets, so that adding them does not grow it.
   std::size_t hint = metric.common_labels.size() + metric.labels.size() + metric.each.labels.size() + 2;
   if (metric.for_each) hint += metric.for_each->labels.size();
@@ -343,12 +347,20 @@ void object_series(const MetricSpec& metric, element object, std::vector<Series>
     auto list = metric.for_each->path.get(object);
     if (list && list->type() == element_type::ARRAY) {
       Labels element_labels;
+      const auto& join = metric.for_each->join;
       for (auto item : list->get_array()) {
-        if (is_null(item)) continue;
+        if (is_null(item) || !conditions_hold(metric.for_each->when, item)) continue;
+        std::optional<element> partner;
+        if (join) {
+          partner = joined_element(*join, object, item);
+          if (!partner || !conditions_hold(join->when, *partner)) continue;
+        }
         std::size_t from = out.size();
         each_series(c, item);
-        if (out.size() == from || metric.for_each->labels.empty()) continue;
+        if (out.size() == from || (metric.for_each->labels.empty() && !partner)) continue;
         element_labels.clear();
+        // The partner's labels rank below the element's own.
+        if (partner) add_path_labels(join->labels, partner, element_labels);
         add_path_labels(metric.for_each->labels, item, element_labels);
         for (std::size_t i = from; i < out.size(); ++i)
           for (const auto& [k, v2] : element_labels) out[i].labels.add(k, v2);
@@ -357,6 +369,7 @@ void object_series(const MetricSpec& metric, element object, std::vector<Series>
   } else {
     each_series(c, object);
   }
+  if (metric.reduce) reduce_object_series(*metric.reduce, out, first);
   if (out.size() == first) return;
   // Labels the series do not set come from the family: labelsFromPath
   // against the object, over labelsFromMap, over commonLabels.
@@ -367,6 +380,7 @@ void object_series(const MetricSpec& metric, element object, std::vector<Series>
     out[i].labels.reserve(out[i].labels.size() + family.size());
     for (const auto& [k, v2] : family) out[i].labels.add(k, v2);
     apply_label_rules(metric.label_rules, out[i].labels);
+    if (!counts) out[i].value = *metric.otherwise;
   }
 }
 
