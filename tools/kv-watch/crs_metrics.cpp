@@ -341,6 +341,7 @@ void object_series(const MetricSpec& metric, element object, std::vector<Series>
   // Room for the labels a series gets, so that adding them does not grow it.
   std::size_t hint = metric.common_labels.size() + metric.labels.size() + metric.each.labels.size() + 2;
   if (metric.for_each) hint += metric.for_each->labels.size();
+  if (metric.for_each && metric.for_each->join) hint += metric.for_each->join->labels.size();
   Context c{metric, out, errors, hint};
   std::size_t first = out.size();
   if (metric.for_each) {
