@@ -196,7 +196,8 @@ TEST(ObjectReduce, ConfigErrorsNameTheFileTheEntryAndTheProblem) {
   EXPECT_EQ(config_error("    - name: x\n      reduce: {op: max, default: none}\n" + each),
             "test.yaml:9: resource 1 (Pod) metric \"x\" reduce.default must be a number, not \"none\"");
   EXPECT_EQ(config_error("    - name: x\n      reduce: {op: max, default: \"-1\"}\n" + each),
-            "test.yaml:9: resource 1 (Pod) metric \"x\" reduce.default must be a number, not \"-1\"");
+            "test.yaml:9: resource 1 (Pod) metric \"x\" reduce.default must be a number, not the string \"-1\" "
+            "(quoted)");
   EXPECT_EQ(config_error("    - name: x\n      reduce: {op: max, by: [a], default: -1}\n" + each),
             "test.yaml:9: resource 1 (Pod) metric \"x\": reduce.default cannot be used with reduce.by (an object "
             "without series has no labels to group by)");

@@ -395,9 +395,12 @@ double number(const YAML::Node& n, const std::string& file, const std::string& w
   std::string text = n.IsScalar() && n.Tag() != "!" ? n.Scalar() : std::string();
   char* end = nullptr;
   double v = text.empty() ? 0 : std::strtod(text.c_str(), &end);
-  if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(v))
-    throw ConfigError(at(file, n) + ": " + what + " must be a number, not " +
-                      (n.IsScalar() ? "\"" + n.Scalar() + "\"" : std::string("a ") + (n.IsMap() ? "mapping" : "list")));
+  if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(v)) {
+    std::string got = !n.IsScalar() ? std::string("a ") + (n.IsMap() ? "mapping" : "list")
+                      : n.Tag() == "!" ? "the string \"" + n.Scalar() + "\" (quoted)"
+                                       : "\"" + n.Scalar() + "\"";
+    throw ConfigError(at(file, n) + ": " + what + " must be a number, not " + got);
+  }
   return v;
 }
 
@@ -405,7 +408,8 @@ double number(const YAML::Node& n, const std::string& file, const std::string& w
 void parse_object_extensions(MetricSpec& spec, const YAML::Node& m, const std::string& file,
                              const std::string& entry, std::vector<std::string>& warnings) {
   if (auto n = m["reduce"]; n && !n.IsNull()) {
-    if (!n.IsMap()) throw ConfigError(at(file, n) + ": " + entry + ": reduce must be a mapping with an op, like {op: max}");
+    if (!n.IsMap())
+      throw ConfigError(at(file, n) + ": " + entry + ": reduce must be a mapping with an op, like {op: max}");
     check_keys(n, {"op", "by", "default"}, file, entry + " reduce", warnings);
     Reduction r;
     std::string op = scalar(n["op"], file, entry + " reduce.op");
@@ -413,25 +417,30 @@ void parse_object_extensions(MetricSpec& spec, const YAML::Node& m, const std::s
     else if (op == "sum") r.op = Reduction::Op::sum;
     else if (op == "max") r.op = Reduction::Op::max;
     else if (op == "min") r.op = Reduction::Op::min;
-    else throw ConfigError(at(file, n["op"] ? n["op"] : n) + ": " + entry + ": reduce.op must be count, sum, max or min, not \"" + op + "\"");
+    else throw ConfigError(at(file, n["op"] ? n["op"] : n) + ": " + entry +
+                           ": reduce.op must be count, sum, max or min, not \"" + op + "\"");
     r.by = string_list(n["by"], file, entry + " reduce.by");
     if (auto d = n["default"]; d && !d.IsNull()) {
       r.empty = number(d, file, entry + " reduce.default");
       if (!r.by.empty())
-        throw ConfigError(at(file, d) + ": " + entry + ": reduce.default cannot be used with reduce.by (an object without series has no labels to group by)");
+        throw ConfigError(at(file, d) + ": " + entry +
+                          ": reduce.default cannot be used with reduce.by (an object without series has no labels "
+                          "to group by)");
     }
     spec.reduce = r;
   }
   if (auto n = m["otherwise"]; n && !n.IsNull()) {
     spec.otherwise = number(n, file, entry + " otherwise");
     if (spec.when.empty())
-      throw ConfigError(at(file, n) + ": " + entry + ": otherwise needs when (it is the value of the objects that do not meet it)");
+      throw ConfigError(at(file, n) + ": " + entry +
+                        ": otherwise needs when (it is the value of the objects that do not meet it)");
   }
   if (auto n = m["sampleType"]; n && !n.IsNull()) {
     std::string type = scalar(n, file, entry + " sampleType");
     if (type == "gauge") spec.sample_type = SampleType::gauge;
     else if (type == "counter") spec.sample_type = SampleType::counter;
-    else throw ConfigError(at(file, n) + ": " + entry + ": sampleType must be gauge or counter, not \"" + type + "\"");
+    else throw ConfigError(at(file, n) + ": " + entry + ": sampleType must be gauge or counter, not \"" + type +
+                           "\"");
   }
 }
 
