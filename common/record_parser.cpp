@@ -446,10 +446,11 @@ struct RecordParser::Impl {
     if (!has_value)
       return fail(RejectReason::invalid_value, "sample " + quote_for_message(s.name) +
                                                    " has no \"value\"");
-    if (s.type == MetricType::counter && !(s.value >= 0))
+    // Negative is allowed: KubeVirt itself writes -1 in counters (its
+    // *_status_last_transition_timestamp_seconds, for "no time yet").
+    if (s.type == MetricType::counter && std::isnan(s.value))
       return fail(RejectReason::invalid_value,
-                  "counter " + quote_for_message(s.name) +
-                      " must have a value >= 0 (counters only go up from zero)");
+                  "counter " + quote_for_message(s.name) + " must not be NaN");
     if (s.type == MetricType::histogram) {
       if (finish_histogram(s, has_buckets, has_sum) == RecordKind::rejected)
         return RecordKind::rejected;

@@ -195,7 +195,7 @@ metrics_with() {  # NAME
   # Each kv-watch is a source of its own, named after its config.
   grep -q '^kv_promfmt_samples{input="kubevirt"} [1-9]' "$TEST_TMP/metrics"
   grep -q '^kv_promfmt_samples{input="kube-state"} [1-9]' "$TEST_TMP/metrics"
-  promtool check metrics <"$TEST_TMP/metrics"
+  promtool_check_metrics <"$TEST_TMP/metrics"
   # The FIFOs are in a directory of their own under TMPDIR.
   ls "$TEST_TMP"/kv-central-collector.*/kubevirt
 }

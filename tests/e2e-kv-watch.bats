@@ -664,7 +664,7 @@ snapshots_after() {  # lines
   ctl DELETE "/objects/kubevirts/$NS/kubevirt" >/dev/null
   wait_for 100 metric_is "$evictable" 0
   last_snapshot >"$TEST_TMP/snap.prom"
-  promtool check metrics <"$TEST_TMP/snap.prom" || flunk "$(cat "$TEST_TMP/snap.prom")"
+  promtool_check_metrics <"$TEST_TMP/snap.prom" || flunk "$(cat "$TEST_TMP/snap.prom")"
   ! grep -q 'kv_watch_metric_errors_total' "$TEST_TMP/snap.prom" || flunk "$(cat "$TEST_TMP/snap.prom")"
 }
 

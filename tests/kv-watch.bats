@@ -177,6 +177,23 @@ vmi_event() {  # type namespace name resourceVersion
   assert_file_equals "$TEST_TMP/builtin" "$TEST_TMP/example"
 }
 
+@test "kv-watch: the reduce example of kv-watch-config(5) makes what the kubevirt config makes" {
+  input="$KV_ROOT/tests/cases/kv-watch/kubevirt-fixtures/input.ndjson"
+  metric=kubevirt_vm_running_status_last_transition_timestamp_seconds
+  {
+    printf 'spec:\n  resources:\n  - groupVersionKind: {group: kubevirt.io, version: v1, kind: VirtualMachine}\n'
+    printf '    metricNamePrefix: ""\n    customResourceLabels: false\n'
+    printf '    labelsFromPath: {name: [metadata, name], namespace: [metadata, namespace]}\n    metrics:\n'
+    sed -n "/^- name: $metric\$/,/^\\.Ed\$/p" "$KV_ROOT/man/kv-watch-config.5" | sed '$d; s/^/    /'
+  } >"$TEST_TMP/example.yaml"
+  grep -q 'reduce:' "$TEST_TMP/example.yaml" || flunk "no reduce example in kv-watch-config(5)"
+  series() { jq -c --arg m "$metric" 'select(.name == $m) | [.type, .labels, .value]'; }
+  kv-watch --config "$TEST_TMP/example.yaml" --replay "$input" 2>/dev/null | series >"$TEST_TMP/example"
+  kv-watch --config kubevirt --replay "$input" 2>/dev/null | series >"$TEST_TMP/builtin"
+  [ "$(wc -l <"$TEST_TMP/example")" -ge 10 ] || flunk "$(cat "$TEST_TMP/example")"
+  assert_file_equals "$TEST_TMP/builtin" "$TEST_TMP/example"
+}
+
 @test "kv-watch: a Transition config error names the file, the line, the entry and the problem" {
   cat >"$TEST_TMP/config.yaml" <<'YAML'
 spec:

@@ -126,8 +126,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadLine{R"({"name":"x","value":true})", RejectReason::invalid_value,
                 "\"value\" must be a JSON number or one of the strings \"NaN\", \"+Inf\", "
                 "\"-Inf\"; got a boolean"},
-        BadLine{R"({"name":"x_total","type":"counter","value":-1})", RejectReason::invalid_value,
-                "counter \"x_total\" must have a value >= 0 (counters only go up from zero)"},
+        BadLine{R"({"name":"x_total","type":"counter","value":"NaN"})", RejectReason::invalid_value,
+                "counter \"x_total\" must not be NaN"},
         BadLine{R"({"name":"x","type":"summary","value":1})", RejectReason::invalid_type,
                 "\"type\" must be \"counter\", \"gauge\", \"histogram\" or \"untyped\"; got "
                 "\"summary\""},

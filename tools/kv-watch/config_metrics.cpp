@@ -104,10 +104,14 @@ bool is_looked_up(const crs::ResourceSpec& resource, const std::vector<Configure
 
 namespace {
 
-// Appends one gauge sample line, without the help text.
+MetricType sample_type(const crs::MetricSpec& metric) {
+  return metric.sample_type == crs::SampleType::counter ? MetricType::counter : MetricType::gauge;
+}
+
+// Appends one sample line, without the help text.
 void append_series(std::string& out, const crs::MetricSpec& metric, const crs::Series& x, SampleOut& scratch) {
   scratch.name = metric.name;
-  scratch.type = MetricType::gauge;
+  scratch.type = sample_type(metric);
   scratch.help = {};
   scratch.labels.assign(x.labels.begin(), x.labels.end());
   scratch.value = x.value;
@@ -122,10 +126,12 @@ void append_lines(std::string& out, std::string_view lines, const crs::MetricSpe
     out += lines;
     return;
   }
-  // {"name":...,"type":"gauge" then ,"help":... then the rest.
+  // {"name":...,"type":... then ,"help":... then the rest.
   std::string head = "{\"name\":";
   append_json_string(head, metric.name);
-  head += ",\"type\":\"gauge\"";
+  head += ",\"type\":\"";
+  head += to_string(sample_type(metric));
+  head += '"';
   out += head;
   out += ",\"help\":";
   append_json_string(out, metric.help);

@@ -323,16 +323,38 @@ std::vector<LabelRule> parse_label_rules(const YAML::Node& n, const std::string&
   return out;
 }
 
+// forEach.join (an extension): the list to pair each element with.
+std::optional<ListJoin> parse_join(const YAML::Node& n, const std::string& file, const std::string& entry,
+                                   std::vector<std::string>& warnings) {
+  if (!n || n.IsNull()) return std::nullopt;
+  const std::string w = entry + " forEach.join";
+  if (!n.IsMap())
+    throw ConfigError(at(file, n) + ": " + w + " must be a mapping of path, key and on, like "
+                      "{path: [spec, networks], key: [name], on: [name]}");
+  check_keys(n, {"path", "key", "on", "when", "labelsFromPath"}, file, w, warnings);
+  ListJoin j;
+  j.path = required_path(n, "path", file, w, "the list to join with, from the object, like [spec, networks]");
+  j.key = required_path(n, "key", file, w, "the value of its elements to match, like [name]");
+  j.on = path_of(n["on"], file, w + ".on");
+  if (j.on.empty()) j.on = j.key;  // the same field on both sides
+  j.when = parse_when(n["when"], file, w, warnings);
+  j.labels = label_paths(n["labelsFromPath"], file, w + ".labelsFromPath");
+  sanitize_plain_keys(j.labels);
+  return j;
+}
+
 std::optional<ForEach> parse_for_each(const YAML::Node& n, const std::string& file, const std::string& entry,
                                       std::vector<std::string>& warnings) {
   if (!n || n.IsNull()) return std::nullopt;
   if (!n.IsMap()) throw ConfigError(at(file, n) + ": " + entry + ": forEach must be a mapping with a path");
-  check_keys(n, {"path", "labelsFromPath"}, file, entry + " forEach", warnings);
+  check_keys(n, {"path", "labelsFromPath", "when", "join"}, file, entry + " forEach", warnings);
   ForEach f;
   f.path = path_of(n["path"], file, entry + " forEach.path");
   if (f.path.empty()) throw ConfigError(at(file, n) + ": " + entry + ": forEach.path is missing (the path to a list)");
   f.labels = label_paths(n["labelsFromPath"], file, entry + " forEach.labelsFromPath");
   sanitize_plain_keys(f.labels);
+  f.when = parse_when(n["when"], file, entry + " forEach", warnings);
+  f.join = parse_join(n["join"], file, entry, warnings);
   return f;
 }
 
@@ -466,11 +488,66 @@ void add_lookup_targets(MetricsConfig& config) {
   for (auto& t : added) config.resources.push_back(std::move(t));
 }
 
+// A number in the config: finite, and not quoted.
+double number(const YAML::Node& n, const std::string& file, const std::string& what) {
+  std::string text = n.IsScalar() && n.Tag() != "!" ? n.Scalar() : std::string();
+  char* end = nullptr;
+  double v = text.empty() ? 0 : std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(v)) {
+    std::string got = !n.IsScalar() ? std::string("a ") + (n.IsMap() ? "mapping" : "list")
+                      : n.Tag() == "!" ? "the string \"" + n.Scalar() + "\" (quoted)"
+                                       : "\"" + n.Scalar() + "\"";
+    throw ConfigError(at(file, n) + ": " + what + " must be a number, not " + got);
+  }
+  return v;
+}
+
+// The per-object extensions of a metric: reduce, otherwise, sampleType.
+void parse_object_extensions(MetricSpec& spec, const YAML::Node& m, const std::string& file,
+                             const std::string& entry, std::vector<std::string>& warnings) {
+  if (auto n = m["reduce"]; n && !n.IsNull()) {
+    if (!n.IsMap())
+      throw ConfigError(at(file, n) + ": " + entry + ": reduce must be a mapping with an op, like {op: max}");
+    check_keys(n, {"op", "by", "default"}, file, entry + " reduce", warnings);
+    Reduction r;
+    std::string op = scalar(n["op"], file, entry + " reduce.op");
+    if (op == "count") r.op = Reduction::Op::count;
+    else if (op == "sum") r.op = Reduction::Op::sum;
+    else if (op == "max") r.op = Reduction::Op::max;
+    else if (op == "min") r.op = Reduction::Op::min;
+    else throw ConfigError(at(file, n["op"] ? n["op"] : n) + ": " + entry +
+                           ": reduce.op must be count, sum, max or min, not \"" + op + "\"");
+    r.by = string_list(n["by"], file, entry + " reduce.by");
+    if (auto d = n["default"]; d && !d.IsNull()) {
+      r.empty = number(d, file, entry + " reduce.default");
+      if (!r.by.empty())
+        throw ConfigError(at(file, d) + ": " + entry +
+                          ": reduce.default cannot be used with reduce.by (an object without series has no labels "
+                          "to group by)");
+    }
+    spec.reduce = r;
+  }
+  if (auto n = m["otherwise"]; n && !n.IsNull()) {
+    spec.otherwise = number(n, file, entry + " otherwise");
+    if (spec.when.empty())
+      throw ConfigError(at(file, n) + ": " + entry +
+                        ": otherwise needs when (it is the value of the objects that do not meet it)");
+  }
+  if (auto n = m["sampleType"]; n && !n.IsNull()) {
+    std::string type = scalar(n, file, entry + " sampleType");
+    if (type == "gauge") spec.sample_type = SampleType::gauge;
+    else if (type == "counter") spec.sample_type = SampleType::counter;
+    else throw ConfigError(at(file, n) + ": " + entry + ": sampleType must be gauge or counter, not \"" + type +
+                           "\"");
+  }
+}
+
 // What a Transition metric cannot have: its series are histograms of
 // changes, not of objects.
 void check_transition(const MetricSpec& spec, const YAML::Node& m, const std::string& file, const std::string& entry) {
   if (spec.each.type != EachType::transition) return;
-  for (const char* key : {"forEach", "labelsFromMap", "aggregate", "lookup", "valueFromLabel"})
+  for (const char* key : {"forEach", "labelsFromMap", "aggregate", "lookup", "valueFromLabel", "reduce", "otherwise",
+                          "sampleType"})
     if (m[key] && !m[key].IsNull())
       throw ConfigError(at(file, m[key]) + ": " + entry + ": " + key + " cannot be used with type Transition");
   for (const auto& [name, _] : spec.labels)
@@ -561,7 +638,8 @@ MetricsConfig parse_metrics_config(const std::string& text, const std::string& f
         std::string name = scalar(m["name"], file, entry + " metric name");
         std::string mentry = entry + " metric \"" + name + "\"";
         check_keys(m, {"name", "help", "each", "commonLabels", "labelsFromPath", "errorLogV", "when", "labelValues",
-                       "aggregate", "forEach", "labelsFromMap", "lookup", "valueFromLabel"},
+                       "aggregate", "forEach", "labelsFromMap", "lookup", "valueFromLabel", "reduce", "otherwise",
+                       "sampleType"},
                    file, mentry, config.warnings);
         MetricSpec spec;
         spec.name = prefix.empty() ? name : prefix + "_" + name;
@@ -590,6 +668,7 @@ MetricsConfig parse_metrics_config(const std::string& text, const std::string& f
             throw ConfigError(at(file, v) + ": " + mentry + ": valueFromLabel must be a label name, not \"" +
                               spec.value_from_label + "\"");
         }
+        parse_object_extensions(spec, m, file, mentry, config.warnings);
         check_transition(spec, m, file, mentry);
         res.metrics.push_back(std::move(spec));
       }
@@ -640,6 +719,13 @@ std::vector<std::string> fields_read(const ResourceSpec& resource) {
       // each and the element's labels read below each element.
       add({&m.for_each->path, &m.each.path});
       for (const auto& [_, p] : m.for_each->labels) add({&m.for_each->path, &p});
+      for (const auto& c : m.for_each->when) add({&m.for_each->path, &c.path});
+      if (const auto& j = m.for_each->join) {
+        add({&m.for_each->path, &j->on});
+        add({&j->path, &j->key});
+        for (const auto& c : j->when) add({&j->path, &c.path});
+        for (const auto& [_, p] : j->labels) add({&j->path, &p});
+      }
     } else if (m.each.type == EachType::transition) {
       // Paths from the object: the observed value, the list of times, the
       // reference times. The list's elements are kept whole.

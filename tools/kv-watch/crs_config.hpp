@@ -100,12 +100,38 @@ struct Aggregation {
   std::vector<std::string> by;
 };
 
+// forEach.join: each element of the forEach list paired with the first
+// element of the list at `path` (from the object) whose `key` equals the
+// element's `on` (as labels show them); `when` is then tested on that
+// element, and `labels` are read from it. No match, no series.
+struct ListJoin {
+  ValuePath path, key, on;
+  std::vector<Condition> when;
+  LabelPaths labels;
+};
+
 // forEach: `each` applied to every element of the list at `path` as if
-// that element were the object; `labels` are read from the element.
+// that element were the object; `labels` are read from the element, and
+// elements that do not meet `when` are skipped.
 struct ForEach {
   ValuePath path;
   LabelPaths labels;
+  std::vector<Condition> when;
+  std::optional<ListJoin> join;
 };
+
+// reduce: the series one object yields, combined into one per distinct set
+// of the `by` labels (the others dropped) before the metric's own labels
+// are added; an object with none gives `empty` (without `by`).
+struct Reduction {
+  enum class Op { count, sum, max, min };
+  Op op = Op::max;
+  std::vector<std::string> by;
+  std::optional<double> empty;  // `default`; count and sum: 0
+};
+
+// sampleType: how the series are typed in the sample stream.
+enum class SampleType { gauge, counter };
 
 // labelsFromMap: every key of the map at `path` as a label named
 // <prefix>_<key> the way kube-state-metrics names the labels of its
@@ -142,6 +168,11 @@ struct MetricSpec {
   std::optional<Aggregation> aggregate;
   std::vector<LookupSpec> lookups;
   std::string value_from_label;  // valueFromLabel: the value is this label's, which is then dropped
+  std::optional<Reduction> reduce;
+  // otherwise: an object that does not meet `when` still makes its series,
+  // with this value.
+  std::optional<double> otherwise;
+  SampleType sample_type = SampleType::gauge;
   std::string where;  // "FILE:LINE: metric NAME", for messages
 };
 

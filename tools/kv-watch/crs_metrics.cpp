@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "kv-watch/object_lists.hpp"
 #include "kv-watch/object_lookup.hpp"
 
 namespace kv::watch::crs {
@@ -343,23 +344,34 @@ void add_map_labels(const MapLabels& m, element object, Labels& out) {
 void object_series(const MetricSpec& metric, element object, std::vector<Series>& out,
                    std::vector<std::string>& errors, const ObjectLookup* lookups) {
   if (metric.each.type == EachType::transition) return;  // made of changes, not of objects
-  if (!conditions_hold(metric.when, object)) return;
+  // With otherwise, an object that does not count still makes its series.
+  const bool counts = conditions_hold(metric.when, object);
+  if (!counts && !metric.otherwise) return;
   // Room for the labels a series gets, so that adding them does not grow it.
   std::size_t hint = metric.common_labels.size() + metric.labels.size() + metric.each.labels.size() + 2;
   if (metric.for_each) hint += metric.for_each->labels.size();
+  if (metric.for_each && metric.for_each->join) hint += metric.for_each->join->labels.size();
   Context c{metric, out, errors, hint};
   std::size_t first = out.size();
   if (metric.for_each) {
     auto list = metric.for_each->path.get(object);
     if (list && list->type() == element_type::ARRAY) {
       Labels element_labels, joined;
+      const auto& join = metric.for_each->join;
       for (auto item : list->get_array()) {
-        if (is_null(item)) continue;
+        if (is_null(item) || !conditions_hold(metric.for_each->when, item)) continue;
+        std::optional<element> partner;
+        if (join) {
+          partner = joined_element(*join, object, item);
+          if (!partner || !conditions_hold(join->when, *partner)) continue;
+        }
         if (!metric.lookups.empty() && !lookup_labels(metric, lookups, object, item, joined)) continue;
         std::size_t from = out.size();
         each_series(c, item);
         if (out.size() == from) continue;
         element_labels.clear();
+        // The partner's labels rank below the element's own.
+        if (partner) add_path_labels(join->labels, partner, element_labels);
         add_path_labels(metric.for_each->labels, item, element_labels);
         // The element's labels, then those looked up for it.
         for (std::size_t i = from; i < out.size(); ++i) {
@@ -375,6 +387,7 @@ void object_series(const MetricSpec& metric, element object, std::vector<Series>
     for (std::size_t i = first; i < out.size(); ++i)
       for (const auto& [k, v2] : joined) out[i].labels.add(k, v2);
   }
+  if (metric.reduce) reduce_object_series(*metric.reduce, out, first);
   if (out.size() == first) return;
   // Labels the series do not set come from the family: labelsFromPath
   // against the object, over labelsFromMap, over commonLabels.
@@ -385,6 +398,7 @@ void object_series(const MetricSpec& metric, element object, std::vector<Series>
     out[i].labels.reserve(out[i].labels.size() + family.size());
     for (const auto& [k, v2] : family) out[i].labels.add(k, v2);
     apply_label_rules(metric.label_rules, out[i].labels);
+    if (!counts) out[i].value = *metric.otherwise;
   }
   if (!metric.value_from_label.empty()) take_values_from_label(metric, out, first, errors);
 }
