@@ -1,9 +1,6 @@
 #include "sample_writer.hpp"
 
 #include <algorithm>
-
-#include <simdjson.h>
-
 #include <charconv>
 #include <cmath>
 
@@ -60,12 +57,21 @@ void append_uint(std::string& out, std::uint64_t v) {
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view text) {
-  bool valid = simdjson::validate_utf8(text.data(), text.size());
   out += '"';
   for (std::size_t i = 0; i < text.size();) {
+    // Runs that need no escape (nearly every string) are copied at once.
+    std::size_t run = i;
+    while (run < text.size()) {
+      unsigned char c = static_cast<unsigned char>(text[run]);
+      if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) break;
+      ++run;
+    }
+    out.append(text.data() + i, run - i);
+    if (run == text.size()) break;
+    i = run;
     unsigned char c = static_cast<unsigned char>(text[i]);
     if (c >= 0x80) {
-      std::size_t n = valid ? 1 : utf8_sequence(text, i);
+      std::size_t n = utf8_sequence(text, i);
       if (n == 0) {
         out += "\xef\xbf\xbd";  // U+FFFD
         ++i;
@@ -81,15 +87,12 @@ void append_json_string(std::string& out, std::string_view text) {
       case '\n': out += "\\n"; break;
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          static const char* hex = "0123456789abcdef";
-          out += "\\u00";
-          out += hex[c >> 4];
-          out += hex[c & 15];
-        } else {
-          out += static_cast<char>(c);
-        }
+      default: {
+        static const char* hex = "0123456789abcdef";
+        out += "\\u00";
+        out += hex[c >> 4];
+        out += hex[c & 15];
+      }
     }
     ++i;
   }
