@@ -28,6 +28,7 @@ teardown_file() {
   libvirt_stop "$E2E_TMP/a"
   libvirt_stop "$E2E_TMP/b"
   libvirt_stop "$E2E_TMP/c"
+  libvirt_stop "$E2E_TMP/p"
   libvirt_cleanup
   [ -f "$E2E_TMP/tun-mode" ] && chmod "$(cat "$E2E_TMP/tun-mode")" /dev/net/tun
   rm -rf "$E2E_TMP"
@@ -195,6 +196,52 @@ while True:
   printf '%s\n' "$output" | kv-promfmt >"$TEST_TMP/out.prom"
   grep -q "^kv_domstats_source_up{source=\"qemu+unix:///session?socket=$TEST_TMP/none-sock\"} 0$" "$TEST_TMP/out.prom"
   grep -q "^kv_domstats_source_stuck{source=\"qemu+unix:///session?socket=$TEST_TMP/silent-sock\"} 1$" "$TEST_TMP/out.prom"
+}
+
+@test "kv-domstats: the vCPU pinning taken from the live XML equals virsh vcpupin's (virDomainGetVcpuPinInfo)" {
+  [ "$(nproc)" -ge 2 ] || skip "needs 2 host CPUs"
+  local dir="$E2E_TMP/p" uri
+  libvirt_start "$dir"
+  uri="$(libvirt_uri "$dir")"
+  # Nothing pinned; one vCPU pinned live; a <vcpu cpuset> and a <vcpupin>
+  # in the definition.
+  libvirt_add_domain "$dir" default_pin1 kvpintap1
+  libvirt_add_domain "$dir" default_pin2 kvpintap2
+  libvirt_add_domain "$dir" default_pin3 kvpintap3
+  virsh -q -c "$uri" vcpupin default_pin2 0 1 --live
+  virsh -q -c "$uri" dumpxml --inactive default_pin3 |
+    sed "s|<vcpu placement='static'>2</vcpu>|<vcpu placement='static' cpuset='0'>2</vcpu><cputune><vcpupin vcpu='1' cpuset='0-1'/></cputune>|" \
+      >"$TEST_TMP/pin3.xml"
+  grep -q "cpuset='0'" "$TEST_TMP/pin3.xml"
+  virsh -q -c "$uri" define "$TEST_TMP/pin3.xml" >/dev/null
+  virsh -q -c "$uri" destroy default_pin3 >/dev/null
+  virsh -q -c "$uri" start --paused default_pin3 >/dev/null
+
+  LIBVIRT_LOG_FILTERS="1:libvirt" LIBVIRT_LOG_OUTPUTS="1:file:$TEST_TMP/client.log" \
+    kv-domstats --uri "$uri" --once --no-self-metrics | kv-promfmt >"$TEST_TMP/out.prom"
+  # Taken from the XML: no pinning call was made.
+  grep -q 'virDomainGetXMLDesc' "$TEST_TMP/client.log"
+  if grep -q 'virDomainGetVcpuPinInfo' "$TEST_TMP/client.log"; then flunk "virDomainGetVcpuPinInfo was called"; fi
+  local vm want got
+  for vm in pin1 pin2 pin3; do
+    # virsh vcpupin: one "VCPU  CPUs" line per vCPU; the CPUs as a cpuset.
+    want="$(virsh -c "$uri" vcpupin "default_$vm" | "$PYTHON3" -c '
+import re, sys
+total = 0
+for line in sys.stdin:
+    m = re.match(r"\s*(\d+)\s+(\S+)\s*$", line)
+    if not m: continue
+    for part in m.group(2).split(","):
+        a, _, b = part.partition("-")
+        total += int(b or a) - int(a) + 1
+print(total)')"
+    got="$(series_value "$TEST_TMP/out.prom" "kubevirt_vmi_node_cpu_affinity{name=\"$vm\",namespace=\"default\",node=\"$(hostname)\"}")"
+    echo "$vm: virsh vcpupin $want, kv-domstats $got"
+    [ "$got" = "$want" ]
+  done
+  # The three differ, so the comparison tells them apart.
+  [ "$(series_value "$TEST_TMP/out.prom" "kubevirt_vmi_node_cpu_affinity{name=\"pin1\",namespace=\"default\",node=\"$(hostname)\"}")" != \
+    "$(series_value "$TEST_TMP/out.prom" "kubevirt_vmi_node_cpu_affinity{name=\"pin3\",namespace=\"default\",node=\"$(hostname)\"}")" ]
 }
 
 @test "kv-domstats: a malformed --replay file is a clear error with file and line" {

@@ -1,5 +1,4 @@
-// kv-domstats' pure parts: identity, labels, the libvirt field mapping and
-// the domain XML facts.
+// kv-domstats' pure parts: identity, labels and the libvirt field mapping.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -133,22 +132,6 @@ TEST(DomstatsMapping, NotKubeVirtsDomainsGiveNothing) {
   r.name = "plain-guest";
   r.stats = {{"cpu.time", std::uint64_t(1)}};
   EXPECT_TRUE(map_all(r, true).empty());
-}
-
-TEST(DomstatsXml, AliasesAndKubeVirtUid) {
-  auto facts = parse_domain_xml(R"(<domain type='kvm'>
-  <name>default_vm1</name>
-  <metadata><kubevirt xmlns="http://kubevirt.io"><uid>1b2c-uid</uid></kubevirt></metadata>
-  <devices>
-    <disk type='file' device='disk'><target dev='vda' bus='virtio'/><alias name='ua-rootdisk'/></disk>
-    <disk type='file' device='cdrom'><target dev='sda' bus='sata'/></disk>
-    <interface type='ethernet'><target dev='tap0'/><alias name="ua-default"/></interface>
-  </devices>
-</domain>)");
-  EXPECT_EQ(facts.kubevirt_uid, "1b2c-uid");
-  EXPECT_EQ(facts.aliases, (std::map<std::string, std::string>{{"tap0", "ua-default"},
-                                                               {"vda", "ua-rootdisk"}}));
-  EXPECT_TRUE(parse_domain_xml("not xml").aliases.empty());
 }
 
 }  // namespace

@@ -125,6 +125,7 @@ class Emitter {
     describe_sample(s, *info);
     if (!value)
       value = s.type == MetricType::counter ? 0.0 : std::numeric_limits<double>::quiet_NaN();
+    s.labels.reserve(extra.size() + 3);
     s.labels = extra;
     s.labels.emplace_back("name", id_.name);
     s.labels.emplace_back("namespace", id_.ns);

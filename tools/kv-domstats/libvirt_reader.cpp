@@ -6,10 +6,12 @@
 #include <libxml/xpathInternals.h>
 
 #include <algorithm>
+#include <atomic>
 #include <memory>
+#include <stdexcept>
+#include <thread>
 
 #include "clock.hpp"
-#include <stdexcept>
 
 namespace kv::domstats {
 
@@ -24,12 +26,18 @@ namespace {
 constexpr unsigned kStatsGroups = VIR_DOMAIN_STATS_CPU_TOTAL | VIR_DOMAIN_STATS_BALLOON |
                                   VIR_DOMAIN_STATS_VCPU | VIR_DOMAIN_STATS_INTERFACE |
                                   VIR_DOMAIN_STATS_BLOCK;
-// Pinning is part of the domain definition; read it with the XML, and again
-// after this long in case someone re-pinned a live domain.
-constexpr std::int64_t kPinRefreshMs = 60'000;
+// Pinning is part of the domain definition; it comes with the XML, read
+// again after this long in case someone re-pinned a live domain.
+constexpr std::int64_t kXmlRefreshMs = 60'000;
 constexpr unsigned kStatsFlags = VIR_CONNECT_GET_ALL_DOMAINS_STATS_RUNNING |
                                  VIR_CONNECT_GET_ALL_DOMAINS_STATS_PAUSED |
                                  VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT;
+// Per-domain calls in flight on one connection. libvirt's client is
+// thread-safe and pipelines the calls of several threads over the one
+// socket: at 100 domains they took half the wall time or less, for about
+// the same client CPU. Each thread takes at least kDomainsPerThread.
+constexpr std::size_t kCallsInFlight = 8;
+constexpr std::size_t kDomainsPerThread = 8;
 
 // The bulk call's balloon.* fields carry what virDomainMemoryStats returns,
 // under other names.
@@ -44,6 +52,25 @@ void memory_from_bulk(DomainRecord& r) {
   };
   for (const auto& [bulk, name] : kBulk)
     if (auto it = r.stats.find(bulk); it != r.stats.end()) r.memory.emplace(name, it->second);
+}
+
+// Calls fn(i) for every i < n, on up to `threads` threads (this one too).
+template <typename Fn>
+void for_each_concurrently(std::size_t n, std::size_t threads, const Fn& fn) {
+  std::atomic<std::size_t> next{0};
+  auto work = [&] {
+    for (std::size_t i; (i = next.fetch_add(1)) < n;) fn(i);
+  };
+  std::vector<std::thread> helpers;
+  for (std::size_t t = 1; t < threads; ++t) {
+    try {
+      helpers.emplace_back(work);
+    } catch (const std::system_error&) {
+      break;  // no more threads: fewer do the work
+    }
+  }
+  work();
+  for (auto& t : helpers) t.join();
 }
 
 }  // namespace
@@ -65,41 +92,6 @@ Params to_params(const virTypedParameter* params, int n) {
     }
   }
   return out;
-}
-
-DomainXmlFacts parse_domain_xml(std::string_view xml) {
-  DomainXmlFacts facts;
-  std::unique_ptr<xmlDoc, void (*)(xmlDocPtr)> doc(
-      xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "domain.xml", nullptr,
-                    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING),
-      xmlFreeDoc);
-  if (!doc) return facts;
-  std::unique_ptr<xmlXPathContext, void (*)(xmlXPathContextPtr)> ctx(
-      xmlXPathNewContext(doc.get()), xmlXPathFreeContext);
-  xmlXPathRegisterNs(ctx.get(), BAD_CAST "kv", BAD_CAST "http://kubevirt.io");
-  auto eval = [&](const char* path) {
-    return std::unique_ptr<xmlXPathObject, void (*)(xmlXPathObjectPtr)>(
-        xmlXPathEvalExpression(BAD_CAST path, ctx.get()), xmlXPathFreeObject);
-  };
-  auto text_of = [](xmlNodePtr node) {
-    std::unique_ptr<xmlChar, void (*)(void*)> v(xmlNodeGetContent(node), xmlFree);
-    return v ? std::string(reinterpret_cast<const char*>(v.get())) : std::string();
-  };
-  auto devices = eval("/domain/devices/disk | /domain/devices/interface");
-  if (devices && devices->nodesetval) {
-    for (int i = 0; i < devices->nodesetval->nodeNr; ++i) {
-      ctx->node = devices->nodesetval->nodeTab[i];
-      auto dev = eval("string(target/@dev)"), alias = eval("string(alias/@name)");
-      std::string d = dev && dev->stringval ? reinterpret_cast<const char*>(dev->stringval) : "";
-      std::string a = alias && alias->stringval ? reinterpret_cast<const char*>(alias->stringval) : "";
-      if (!d.empty() && !a.empty()) facts.aliases.emplace(d, a);
-    }
-  }
-  ctx->node = nullptr;
-  auto uid = eval("/domain/metadata/kv:kubevirt/kv:uid");
-  if (uid && uid->nodesetval && uid->nodesetval->nodeNr > 0)
-    facts.kubevirt_uid = text_of(uid->nodesetval->nodeTab[0]);
-  return facts;
 }
 
 std::vector<std::string> parse_deprecated_machine_types(std::string_view xml) {
@@ -147,7 +139,8 @@ bool is_connection_error(int code) {
   }
 }
 
-LibvirtReader::LibvirtReader(std::string uri) : uri_(std::move(uri)) {}
+// libxml2 must be set up before threads parse with it (read()).
+LibvirtReader::LibvirtReader(std::string uri) : uri_(std::move(uri)) { xmlInitParser(); }
 
 LibvirtReader::~LibvirtReader() { disconnect(); }
 
@@ -158,7 +151,11 @@ void LibvirtReader::connect() {
   // No keepalive: libvirt runs it only with an event loop, which this
   // client does not have. A daemon that stops answering is handled by the
   // cycle deadline and the second connection instead (collector.cpp).
-  host_cpus_ = virNodeGetCPUMap(conn_, nullptr, nullptr, 0);
+  unsigned char* map = nullptr;
+  int cpus = virNodeGetCPUMap(conn_, &map, nullptr, 0);
+  host_cpus_.assign(static_cast<std::size_t>(std::max(cpus, 0)), false);
+  for (int c = 0; c < cpus; ++c) host_cpus_[c] = VIR_CPU_USED(map, c);
+  free(map);
 }
 
 void LibvirtReader::disconnect() {
@@ -198,14 +195,22 @@ LibvirtReader::Result LibvirtReader::read(bool bulk_only) {
   std::unique_ptr<virDomainStatsRecordPtr, void (*)(virDomainStatsRecordPtr*)> guard(
       records, virDomainStatsRecordListFree);
   std::vector<DomainRecord>& out = result.records;
-  out.reserve(static_cast<std::size_t>(n));
-  for (int i = 0; i < n; ++i) {
-    DomainRecord r;
+  out.resize(static_cast<std::size_t>(n));
+  std::vector<XmlFacts*> facts(out.size());
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    DomainRecord& r = out[i];
     r.source = uri_;
     r.stats = to_params(records[i]->params, records[i]->nparams);
-    read_domain(records[i]->dom, r, bulk_only);
-    out.push_back(std::move(r));
+    if (const char* name = virDomainGetName(records[i]->dom)) r.name = name;
+    char uuid[VIR_UUID_STRING_BUFLEN];
+    if (virDomainGetUUIDString(records[i]->dom, uuid) == 0) r.uuid = uuid;
+    facts[i] = &xml_cache_[r.uuid];  // made here: the threads below only use them
   }
+  std::int64_t now = now_ms();
+  std::size_t threads = std::min(kCallsInFlight, (out.size() + kDomainsPerThread - 1) / kDomainsPerThread);
+  for_each_concurrently(out.size(), threads, [&](std::size_t i) {
+    read_domain(records[i]->dom, out[i], *facts[i], bulk_only, now);
+  });
   // Forget aliases of domains that are gone.
   for (auto it = xml_cache_.begin(); it != xml_cache_.end();) {
     bool live = false;
@@ -215,11 +220,9 @@ LibvirtReader::Result LibvirtReader::read(bool bulk_only) {
   return result;
 }
 
-void LibvirtReader::read_domain(virDomainPtr dom, DomainRecord& r, bool bulk_only) {
-  if (const char* name = virDomainGetName(dom)) r.name = name;
-  char uuid[VIR_UUID_STRING_BUFLEN];
-  if (virDomainGetUUIDString(dom, uuid) == 0) r.uuid = uuid;
-  const XmlFacts& facts = xml_facts(dom, r);  // the XML needs no domain job
+void LibvirtReader::read_domain(virDomainPtr dom, DomainRecord& r, XmlFacts& facts,
+                                bool bulk_only, std::int64_t now) const {
+  refresh_xml_facts(dom, r, facts, now);  // the XML needs no domain job
   r.aliases = facts.aliases;
   r.kubevirt_uid = facts.kubevirt_uid;
   // The bulk call's balloon group holds what virDomainMemoryStats returns
@@ -239,10 +242,10 @@ void LibvirtReader::read_domain(virDomainPtr dom, DomainRecord& r, bool bulk_onl
   }
 }
 
-const LibvirtReader::XmlFacts& LibvirtReader::xml_facts(virDomainPtr dom,
-                                                        const DomainRecord& r) {
+void LibvirtReader::refresh_xml_facts(virDomainPtr dom, const DomainRecord& r, XmlFacts& cache,
+                                      std::int64_t now) const {
   // The devices the stats name; the XML is read again only when these or
-  // the domain's id (a restart) change.
+  // the domain's id (a restart) change, or after kXmlRefreshMs.
   std::vector<std::string> devices;
   for (const auto& [key, value] : r.stats)
     if (key.ends_with(".name") && (key.starts_with("block.") || key.starts_with("net.")))
@@ -251,37 +254,37 @@ const LibvirtReader::XmlFacts& LibvirtReader::xml_facts(virDomainPtr dom,
   auto vcpus = r.stats.find("vcpu.maximum");
   if (vcpus == r.stats.end()) vcpus = r.stats.find("vcpu.current");
   int nvcpus = vcpus == r.stats.end() ? 0 : static_cast<int>(as_number(vcpus->second).value_or(0));
-  std::int64_t now = now_ms();
-  XmlFacts& cache = xml_cache_[r.uuid];
   bool changed = cache.id != id || cache.devices != devices || cache.vcpus != nvcpus;
-  if (changed) {
-    cache.id = id;
-    cache.devices = devices;
-    cache.vcpus = nvcpus;
-    if (char* xml = virDomainGetXMLDesc(dom, 0)) {
-      DomainXmlFacts facts = parse_domain_xml(xml);
-      cache.aliases = std::move(facts.aliases);
-      cache.kubevirt_uid = std::move(facts.kubevirt_uid);
-      free(xml);
-    }
+  if (!changed && now - cache.read_ms < kXmlRefreshMs) return;
+  cache.id = id;
+  cache.devices = std::move(devices);
+  cache.vcpus = nvcpus;
+  cache.read_ms = now;
+  std::optional<XmlVcpus> xml_vcpus;
+  if (char* xml = virDomainGetXMLDesc(dom, 0)) {
+    DomainXmlFacts facts = parse_domain_xml(xml);
+    free(xml);
+    cache.aliases = std::move(facts.aliases);
+    cache.kubevirt_uid = std::move(facts.kubevirt_uid);
+    xml_vcpus = std::move(facts.vcpus);
   }
-  if (changed || now - cache.pin_read_ms >= kPinRefreshMs) {
-    cache.pin_read_ms = now;
-    cache.cpu_affinity = cpu_affinity(dom, nvcpus);
-  }
-  return cache;
+  // The live XML shows the pinning; where it cannot tell for certain,
+  // libvirt is asked.
+  cache.cpu_affinity = xml_vcpus ? cpu_affinity_from_xml(*xml_vcpus, nvcpus, host_cpus_) : std::nullopt;
+  if (!cache.cpu_affinity) cache.cpu_affinity = cpu_affinity(dom, nvcpus);
 }
 
-std::optional<std::uint64_t> LibvirtReader::cpu_affinity(virDomainPtr dom, int nvcpus) {
+std::optional<std::uint64_t> LibvirtReader::cpu_affinity(virDomainPtr dom, int nvcpus) const {
   // How many host CPUs each vCPU may run on, summed over the vCPUs.
-  if (host_cpus_ <= 0 || nvcpus <= 0) return std::nullopt;
-  int maplen = VIR_CPU_MAPLEN(host_cpus_);
+  int host_cpus = static_cast<int>(host_cpus_.size());
+  if (host_cpus <= 0 || nvcpus <= 0) return std::nullopt;
+  int maplen = VIR_CPU_MAPLEN(host_cpus);
   std::vector<unsigned char> maps(static_cast<std::size_t>(nvcpus) * maplen);
   int got = virDomainGetVcpuPinInfo(dom, nvcpus, maps.data(), maplen, VIR_DOMAIN_AFFECT_CURRENT);
   if (got <= 0) return std::nullopt;
   std::uint64_t bits = 0;
   for (int v = 0; v < got; ++v)
-    for (int c = 0; c < host_cpus_; ++c) bits += VIR_CPU_USABLE(maps.data(), maplen, v, c) ? 1 : 0;
+    for (int c = 0; c < host_cpus; ++c) bits += VIR_CPU_USABLE(maps.data(), maplen, v, c) ? 1 : 0;
   return bits;
 }
 

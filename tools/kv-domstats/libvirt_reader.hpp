@@ -1,9 +1,10 @@
 // Reads one libvirt connection: one bulk virConnectGetAllDomainStats call
 // (NOWAIT, running and paused domains; its balloon group carries the memory
-// statistics), one virDomainGetJobStats per domain, and the domain XML (device
-// aliases) and vCPU pinning only when a domain is new or changed (pinning
-// also once a minute). The host capabilities (deprecated machine types) are
-// read once per connection, until a read succeeds.
+// statistics), one virDomainGetJobStats per domain, and the domain XML
+// (device aliases, vCPU pinning) only when a domain is new or changed, and
+// once a minute in case someone re-pinned a live domain. The per-domain
+// calls are made several at a time. The host capabilities (deprecated
+// machine types) are read once per connection, until a read succeeds.
 //
 // Read-only connections throughout: kv-domstats never changes a domain.
 #pragma once
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "kv-domstats/domain_record.hpp"
+#include "kv-domstats/domain_xml.hpp"
 
 namespace kv::domstats {
 
@@ -49,15 +51,18 @@ class LibvirtReader {
  private:
   void connect();
   void disconnect();
-  void read_domain(virDomainPtr dom, DomainRecord& r, bool bulk_only);
   struct XmlFacts;
-  const XmlFacts& xml_facts(virDomainPtr dom, const DomainRecord& r);
-  std::optional<std::uint64_t> cpu_affinity(virDomainPtr dom, int nvcpus);
+  // Safe to call for different domains at once: each has its own facts.
+  void read_domain(virDomainPtr dom, DomainRecord& r, XmlFacts& facts, bool bulk_only,
+                   std::int64_t now_ms) const;
+  void refresh_xml_facts(virDomainPtr dom, const DomainRecord& r, XmlFacts& facts,
+                         std::int64_t now_ms) const;
+  std::optional<std::uint64_t> cpu_affinity(virDomainPtr dom, int nvcpus) const;
 
   std::string uri_;
   std::mutex mu_;  // one read at a time per connection
   virConnectPtr conn_ = nullptr;
-  int host_cpus_ = 0;
+  HostCpus host_cpus_;  // online, by CPU number
   std::optional<std::vector<std::string>> deprecated_machine_types_;
   // What the domain XML tells, read again only when it may have changed.
   struct XmlFacts {
@@ -66,19 +71,11 @@ class LibvirtReader {
     std::map<std::string, std::string> aliases;  // target dev -> alias
     std::string kubevirt_uid;                    // <metadata><kubevirt><uid>
     int vcpus = 0;                               // vCPUs the pinning was read for
-    std::optional<std::uint64_t> cpu_affinity;   // from virDomainGetVcpuPinInfo
-    std::int64_t pin_read_ms = 0;
+    std::optional<std::uint64_t> cpu_affinity;   // from the XML, else virDomainGetVcpuPinInfo
+    std::int64_t read_ms = 0;
   };
   std::map<std::string, XmlFacts> xml_cache_;  // by domain UUID
 };
-
-// What kv-domstats takes from a domain XML: the alias of each <disk> and
-// <interface> by its target dev, and KubeVirt's VMI UID from the metadata.
-struct DomainXmlFacts {
-  std::map<std::string, std::string> aliases;
-  std::string kubevirt_uid;
-};
-DomainXmlFacts parse_domain_xml(std::string_view xml);
 
 // The machine types a host capabilities XML marks deprecated
 // (<guest><arch><machine deprecated='yes'>), sorted, each once.
