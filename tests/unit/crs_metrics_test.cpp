@@ -8,47 +8,16 @@
 
 #include "kv-watch/crs_config.hpp"
 #include "kv-watch/crs_metrics.hpp"
+#include "crs_test_support.hpp"
 
 namespace kv::watch::crs {
 namespace {
 
-std::string config_with(const std::string& metrics) {
-  return "spec:\n"
-         "  resources:\n"
-         "  - groupVersionKind: {group: \"\", version: v1, kind: Pod}\n"
-         "    metricNamePrefix: \"\"\n"
-         "    customResourceLabels: false\n"
-         "    labelsFromPath: {pod: [metadata, name]}\n"
-         "    metrics:\n" +
-         metrics;
-}
-
-// The series of the config's first metric for `object`, one per line:
-// labels as k=v in name order, then the value.
-std::string series_of(const std::string& metrics, const std::string& object,
-                      std::vector<std::string>* errors_out = nullptr) {
-  auto config = parse_metrics_config(config_with(metrics), "test.yaml");
-  simdjson::dom::parser parser;
-  auto doc = parser.parse(object).value();
-  std::vector<Series> out;
-  std::vector<std::string> errors;
-  object_series(config.resources.at(0).metrics.at(0), doc, out, errors);
-  if (errors_out) *errors_out = errors;
-  std::string text;
-  for (const auto& s : out) {
-    for (const auto& [k, v] : s.labels) text += k + "=" + v + " ";
-    text += go_format_float(s.value) + "\n";
-  }
-  return text;
-}
+using support::series_of;
+using support::text_of;
 
 std::string config_error(const std::string& metrics) {
-  try {
-    parse_metrics_config(config_with(metrics), "test.yaml");
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "no error";
+  return support::config_error_of(support::pod_config_with(metrics));
 }
 
 const char* pod = R"({"metadata":{"name":"p1","labels":{"app":"db","kubevirt.io/schedulable":"true"}},
@@ -156,7 +125,7 @@ TEST(CrsExtensions, ResourceUnitsOfANode) {
 
 TEST(CrsExtensions, FieldsReadBelowEachElement) {
   auto config = parse_metrics_config(
-      config_with("    - name: requests\n"
+      support::pod_config_with("    - name: requests\n"
                   "      labelsFromMap: {path: [metadata, labels], prefix: label}\n"
                   "      forEach: {path: [spec, containers], labelsFromPath: {container: [name]}}\n"
                   "      each: {type: Gauge, gauge: {path: [resources, requests], labelFromKey: resource,\n"
@@ -212,7 +181,7 @@ TEST(CrsExtensions, ConfigErrorsNameTheFileTheEntryAndTheProblem) {
 
 TEST(CrsExtensions, ExtensionKeysWhereTheyDoNotBelongAreReportedAndIgnored) {
   auto config = parse_metrics_config(
-      config_with("    - name: x\n"
+      support::pod_config_with("    - name: x\n"
                   "      each: {type: StateSet, stateSet: {labelName: s, path: [status], keyPrefix: a,\n"
                   "             resourceUnits: node}}\n"),
       "test.yaml");

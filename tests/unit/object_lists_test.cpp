@@ -9,49 +9,23 @@
 #include "kv-watch/crs_config.hpp"
 #include "kv-watch/crs_metrics.hpp"
 #include "kv-watch/object_lists.hpp"
+#include "crs_test_support.hpp"
 
 namespace kv::watch::crs {
 namespace {
 
-std::string config_with(const std::string& metrics) {
-  return "spec:\n"
-         "  resources:\n"
-         "  - groupVersionKind: {group: \"\", version: v1, kind: Pod}\n"
-         "    metricNamePrefix: \"\"\n"
-         "    customResourceLabels: false\n"
-         "    labelsFromPath: {pod: [metadata, name]}\n"
-         "    metrics:\n" +
-         metrics;
-}
-
-std::string text_of(const std::vector<Series>& series) {
-  std::string text;
-  for (const auto& s : series) {
-    for (const auto& [k, v] : s.labels) text += k + "=" + v + " ";
-    text += go_format_float(s.value) + "\n";
-  }
-  return text;
-}
+using support::text_of;
 
 // The series of the config's first metric for `object`, one per line.
 std::string series_of(const std::string& metrics, const std::string& object, std::size_t* errors = nullptr) {
-  auto config = parse_metrics_config(config_with(metrics), "test.yaml");
-  simdjson::dom::parser parser;
-  auto doc = parser.parse(object).value();
-  std::vector<Series> out;
   std::vector<std::string> messages;
-  object_series(config.resources.at(0).metrics.at(0), doc, out, messages);
+  std::string text = support::series_of(metrics, object, &messages);
   if (errors) *errors = messages.size();
-  return text_of(out);
+  return text;
 }
 
 std::string config_error(const std::string& metrics) {
-  try {
-    parse_metrics_config(config_with(metrics), "test.yaml");
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "no error";
+  return support::config_error_of(support::pod_config_with(metrics));
 }
 
 std::vector<Series> some_series() {
@@ -160,13 +134,13 @@ TEST(ObjectReduce, TheLatestOfSomeConditionsOtherwiseZero) {
   std::string running = metric + "      when: [{path: [status, phase], in: [Running]}]\n      otherwise: 0\n";
   EXPECT_EQ(series_of(running, vmi), "pod=v1 1.7636346e+09\n");
   EXPECT_EQ(series_of(running, R"({"metadata":{"name":"v2"}})"), "pod=v2 0\n");
-  auto config = parse_metrics_config(config_with(metric), "test.yaml");
+  auto config = parse_metrics_config(support::pod_config_with(metric), "test.yaml");
   EXPECT_EQ(config.resources.at(0).metrics.at(0).sample_type, SampleType::counter);
 }
 
 TEST(ListJoin, FieldsReadIncludeBothListsAndTheConditions) {
   auto config = parse_metrics_config(
-      config_with("    - name: vnic\n"
+      support::pod_config_with("    - name: vnic\n"
                   "      forEach:\n"
                   "        path: [spec, interfaces]\n"
                   "        when: [{path: [type], in: [a]}]\n"

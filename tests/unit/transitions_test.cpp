@@ -11,6 +11,7 @@
 #include "kv-watch/crs_config.hpp"
 #include "kv-watch/object_cache.hpp"
 #include "kv-watch/transitions.hpp"
+#include "crs_test_support.hpp"
 
 namespace kv::watch {
 namespace {
@@ -58,12 +59,7 @@ constexpr const char* kFromDeletion =
     "          buckets: [60]\n";
 
 std::string config_error(const std::string& metrics) {
-  try {
-    parse_metrics_config(config_with(metrics), "test.yaml");
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "no error";
+  return crs::support::config_error_of(config_with(metrics));
 }
 
 // A VMI version: phase (empty: none), its transition timestamps as
