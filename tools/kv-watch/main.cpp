@@ -197,7 +197,7 @@ bool resolve_wildcards(crs::MetricsConfig& config,
 }
 
 // The kinds a recording holds, as served resources, for wildcards.
-std::vector<ResourceType> recorded_types(const std::string& path, const std::string& group) {
+std::vector<ResourceType> recorded_types(const std::string& path) {
   if (path == "-")
     throw std::runtime_error("they are resolved from the kinds the recording holds, so --replay needs a file, "
                              "not stdin");
@@ -215,7 +215,6 @@ std::vector<ResourceType> recorded_types(const std::string& path, const std::str
   for (const auto& [api_version, kind] : seen) {
     auto slash = api_version.find('/');
     std::string g = slash == std::string::npos ? "" : api_version.substr(0, slash);
-    if (g != group) continue;
     std::string plural = kind;
     for (auto& ch : plural) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     out.push_back({g, api_version.substr(slash + 1), plural + "s", kind, true});
@@ -442,8 +441,16 @@ int main(int argc, char** argv) {
     }
     std::vector<ConfiguredResource> resources;
     if (config) {
-      if (!resolve_wildcards(*config, [&](const std::string& g) { return recorded_types(s.replay, g); }))
-        return kExitFailure;
+      // The recording is read once, however many groups have wildcards.
+      std::optional<std::vector<ResourceType>> recorded;
+      auto of_group = [&](const std::string& group) {
+        if (!recorded) recorded = recorded_types(s.replay);
+        std::vector<ResourceType> out;
+        for (const auto& t : *recorded)
+          if (t.group == group) out.push_back(t);
+        return out;
+      };
+      if (!resolve_wildcards(*config, of_group)) return kExitFailure;
       int status;
       auto picked = configured_resources(app, s, *config, KindLookup::guess_plural, nullptr, status);
       if (!picked) return status;
