@@ -324,7 +324,7 @@ PY
   local ns_pid
   unshare --pid --fork "$ENTRYPOINTS/kv-central-collector" 2>"$TEST_TMP/ep.log" 3>&- &
   ns_pid=$!
-  wait_for 50 test -n "$(pgrep -P "$ns_pid")"
+  wait_for 50 pgrep -P "$ns_pid"
   EP_PID="$(pgrep -P "$ns_pid")"
   wait_stages 2
   wait_for 150 ready
