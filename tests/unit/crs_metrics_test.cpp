@@ -48,6 +48,34 @@ TEST(CrsLabelSet, SortedByNameSetReplacesAddKeeps) {
   EXPECT_EQ((LabelSet{{"b", "1"}, {"a", "2"}}), (LabelSet{{"a", "2"}, {"b", "1"}}));
 }
 
+TEST(CrsLabelSet, AddAllMergesInOrderAndKeepsItsOwnValues) {
+  LabelSet l{{"b", "own"}, {"d", "own"}};
+  l.add_all(LabelSet{{"a", "1"}, {"b", "2"}, {"c", "3"}, {"e", "5"}});
+  EXPECT_EQ(l, (LabelSet{{"a", "1"}, {"b", "own"}, {"c", "3"}, {"d", "own"}, {"e", "5"}}));
+  LabelSet empty;
+  empty.add_all(l);
+  EXPECT_EQ(empty, l);
+  l.add_all(LabelSet{});
+  EXPECT_EQ(l.size(), 5u);
+  // Byte order, as the sample stream sorts: "_x" after "Z", before "a".
+  LabelSet m{{"a", "1"}};
+  m.add_all(LabelSet{{"Z", "2"}, {"_x", "3"}, {"ab", "4"}});
+  std::string text;
+  for (const auto& [k, v] : m) text += k + " ";
+  EXPECT_EQ(text, "Z _x a ab ");
+}
+
+TEST(CrsLabelSet, EraseEmptiedRemovesOnlyTheLabelsNamedThatWereEmptied) {
+  LabelSet l{{"_helper", "x"}, {"kept_empty", ""}, {"name", "vm"}, {"refilled", "y"}};
+  l.empty_value("_helper");
+  l.empty_value("refilled");
+  l.set("refilled", "z");
+  l.empty_value("missing");
+  std::vector<std::string_view> emptied{"_helper", "refilled", "missing", "kept_empty_not"};
+  l.erase_emptied(emptied);
+  EXPECT_EQ(l, (LabelSet{{"kept_empty", ""}, {"name", "vm"}, {"refilled", "z"}}));
+}
+
 TEST(CrsExtensions, ForEachAppliesEachToEveryElementWithItsLabels) {
   std::vector<std::string> errors;
   EXPECT_EQ(series_of("    - name: requests\n"

@@ -246,10 +246,13 @@ EachSpec parse_each(const YAML::Node& each, const std::string& file, const std::
 
 // Label names from plain labelsFromPath keys are sanitised once here, not
 // for every object; "*" keys keep their form (their prefix is sanitised with
-// each copied key).
+// each copied key). Sorted by name too (stable: of two keys that sanitise
+// alike the later still wins), so that a series' labels are appended in
+// order rather than inserted.
 void sanitize_plain_keys(LabelPaths& paths) {
   for (auto& [key, _] : paths)
     if (key.empty() || !(key.front() == '*' || key.back() == '*')) key = sanitize_label_name(key);
+  std::stable_sort(paths.begin(), paths.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
 }
 
 // kube-state-metrics' decoder refuses a key given twice in one mapping;

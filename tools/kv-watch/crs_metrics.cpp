@@ -1,6 +1,7 @@
 #include "kv-watch/crs_metrics.hpp"
 
 #include <algorithm>
+#include <iterator>
 
 #include "kv-watch/object_lists.hpp"
 #include "kv-watch/object_lookup.hpp"
@@ -13,9 +14,24 @@ LabelSet::LabelSet(std::initializer_list<value_type> items) {
 
 LabelSet::LabelSet(const std::map<std::string, std::string>& sorted) : items_(sorted.begin(), sorted.end()) {}
 
+namespace {
+
+// Label names are short and mostly differ early: a byte loop beats a
+// call to memcmp, which std::string_view's ordering makes per comparison.
+inline bool name_less(std::string_view a, std::string_view b) {
+  const std::size_t n = std::min(a.size(), b.size());
+  for (std::size_t i = 0; i < n; ++i)
+    if (a[i] != b[i]) return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[i]);
+  return a.size() < b.size();
+}
+
+}  // namespace
+
 std::vector<LabelSet::value_type>::iterator LabelSet::lower_bound(std::string_view name) {
+  // Labels mostly arrive in order (paths are sorted at load): try the end first.
+  if (items_.empty() || name_less(items_.back().first, name)) return items_.end();
   return std::lower_bound(items_.begin(), items_.end(), name,
-                          [](const value_type& item, std::string_view n) { return item.first < n; });
+                          [](const value_type& item, std::string_view n) { return name_less(item.first, n); });
 }
 
 void LabelSet::set(std::string_view name, std::string value) {
@@ -29,6 +45,29 @@ void LabelSet::add(std::string_view name, std::string_view value) {
   if (it == items_.end() || it->first != name) items_.emplace(it, std::string(name), std::string(value));
 }
 
+void LabelSet::add_all(const LabelSet& other) {
+  if (other.items_.empty()) return;
+  if (items_.empty()) {
+    items_ = other.items_;
+    return;
+  }
+  std::vector<value_type> merged;
+  merged.reserve(std::max(items_.capacity(), items_.size() + other.items_.size()));
+  auto a = items_.begin();
+  auto b = other.items_.begin();
+  while (a != items_.end() && b != other.items_.end()) {
+    if (name_less(b->first, a->first)) {
+      merged.push_back(*b++);
+    } else {
+      if (a->first == b->first) ++b;  // ours wins
+      merged.push_back(std::move(*a++));
+    }
+  }
+  std::move(a, items_.end(), std::back_inserter(merged));
+  merged.insert(merged.end(), b, other.items_.end());
+  items_ = std::move(merged);
+}
+
 const std::string* LabelSet::find(std::string_view name) const {
   auto it = const_cast<LabelSet*>(this)->lower_bound(name);
   return it != items_.end() && it->first == name ? &it->second : nullptr;
@@ -37,6 +76,17 @@ const std::string* LabelSet::find(std::string_view name) const {
 void LabelSet::erase(std::string_view name) {
   auto it = lower_bound(name);
   if (it != items_.end() && it->first == name) items_.erase(it);
+}
+
+void LabelSet::empty_value(std::string_view name) {
+  auto it = lower_bound(name);
+  if (it != items_.end() && it->first == name) it->second.clear();
+}
+
+void LabelSet::erase_emptied(std::span<const std::string_view> names) {
+  std::erase_if(items_, [&](const value_type& item) {
+    return item.second.empty() && std::find(names.begin(), names.end(), item.first) != names.end();
+  });
 }
 
 namespace {
@@ -249,6 +299,9 @@ void apply_label_rules(const std::vector<LabelRule>& rules, Labels& labels) {
   // Values are pointed at, not copied: one copy when a label is set (a
   // snapshot applies hundreds of thousands of rules).
   std::string rewritten;
+  // Labels a rule removed: emptied now, erased together at the end.
+  thread_local std::vector<std::string_view> emptied;
+  emptied.clear();
   for (const auto& r : rules) {
     const std::string* source = labels.find(r.from);
     if (source && source->empty()) source = nullptr;
@@ -280,9 +333,14 @@ void apply_label_rules(const std::vector<LabelRule>& rules, Labels& labels) {
     // No value from this rule leaves the label as it is, so rules can
     // chain; an empty one removes it (helper labels go that way).
     if (!value) continue;
-    if (value->empty()) labels.erase(r.label);
-    else if (const std::string* now = labels.find(r.label); !now || *now != *value) labels.set(r.label, *value);
+    if (value->empty()) {
+      labels.empty_value(r.label);
+      emptied.push_back(r.label);
+    } else if (const std::string* now = labels.find(r.label); !now || *now != *value) {
+      labels.set(r.label, *value);
+    }
   }
+  if (!emptied.empty()) labels.erase_emptied(emptied);
 }
 
 // The series of `each` with `root` as the object.
@@ -392,11 +450,11 @@ void object_series(const MetricSpec& metric, element object, std::vector<Series>
   // Labels the series do not set come from the family: labelsFromPath
   // against the object, over labelsFromMap, over commonLabels.
   Labels family(metric.common_labels);
+  family.reserve(metric.common_labels.size() + metric.labels.size());
   if (metric.map_labels) add_map_labels(*metric.map_labels, object, family);
   add_path_labels(metric.labels, object, family);
   for (std::size_t i = first; i < out.size(); ++i) {
-    out[i].labels.reserve(out[i].labels.size() + family.size());
-    for (const auto& [k, v2] : family) out[i].labels.add(k, v2);
+    out[i].labels.add_all(family);
     apply_label_rules(metric.label_rules, out[i].labels);
     if (!counts) out[i].value = *metric.otherwise;
   }

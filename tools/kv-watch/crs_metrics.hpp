@@ -4,6 +4,7 @@
 #include <compare>
 #include <initializer_list>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -28,8 +29,16 @@ class LabelSet {
   void set(std::string_view name, std::string value);
   // Sets `name` unless it has a value already.
   void add(std::string_view name, std::string_view value);
+  // add() for each of `other`'s labels, in one merge of the two sorted
+  // lists rather than a search and an insertion per label.
+  void add_all(const LabelSet& other);
   const std::string* find(std::string_view name) const;
   void erase(std::string_view name);
+  // Empties `name`'s value, when it has one; erase_emptied() then removes
+  // the labels so emptied in one pass, where an erase each would move the
+  // labels after them every time.
+  void empty_value(std::string_view name);
+  void erase_emptied(std::span<const std::string_view> names);
 
   void reserve(std::size_t n) { items_.reserve(n); }
   void clear() { items_.clear(); }
