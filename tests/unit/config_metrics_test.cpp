@@ -99,5 +99,26 @@ TEST(ConfigMetricsMemo, SeriesLeftOutAreCountedAtEachSnapshot) {
   EXPECT_EQ(metrics.errors().at("t_up"), 2u);
 }
 
+TEST(ConfigMetricsThreads, ManyObjectsSharedOutGiveTheBytesAndCountsOfOneThread) {
+  // Enough objects for three threads to share; every tenth fails to convert.
+  Fixture one, three;
+  for (int i = 0; i < 7000; ++i) {
+    std::string name = "p" + std::to_string(i), up = i % 10 == 0 ? "\"x\"" : std::to_string(i % 3);
+    std::string phase = i % 2 ? "Running" : "Pending";
+    one.put(name, "1", up, phase);
+    three.put(name, "1", up, phase);
+  }
+  ConfigMetrics sequential, parallel;
+  parallel.set_threads(3);
+  std::string expected = one.snapshot(sequential);
+  EXPECT_EQ(three.snapshot(parallel), expected);
+  EXPECT_EQ(parallel.errors().at("t_up"), 700u);
+  EXPECT_EQ(parallel.errors(), sequential.errors());
+  // A change after the first snapshot: one object evaluated, same bytes.
+  one.put("p7", "2", "5", "Running");
+  three.put("p7", "2", "5", "Running");
+  EXPECT_EQ(three.snapshot(parallel), one.snapshot(sequential));
+}
+
 }  // namespace
 }  // namespace kv::watch

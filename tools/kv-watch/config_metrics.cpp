@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <thread>
 
 #include "kv-watch/crs_metrics.hpp"
 
@@ -140,18 +141,19 @@ void append_lines(std::string& out, std::string_view lines, const crs::MetricSpe
 
 }  // namespace
 
-std::shared_ptr<SeriesMemo> ConfigMetrics::evaluate(const crs::ResourceSpec& spec, const std::string& key,
-                                                     const CachedObject& cached, std::uint64_t inputs,
-                                                     bool other_shards_cached) {
+std::shared_ptr<SeriesMemo> ConfigMetrics::evaluate(Scratch& scratch, const crs::ResourceSpec& spec,
+                                                     const std::string& key, const CachedObject& cached,
+                                                     std::uint64_t inputs, bool other_shards_cached) {
   // Parsed from a buffer with simdjson's padding, reused: parsing the
   // cached string itself would copy it into a new allocation each time.
-  padded_.reserve(cached.fields.size() + simdjson::SIMDJSON_PADDING);
-  padded_.assign(cached.fields);
+  scratch.padded.reserve(cached.fields.size() + simdjson::SIMDJSON_PADDING);
+  scratch.padded.assign(cached.fields);
   simdjson::dom::element object;
-  if (parser_.parse(padded_.data(), padded_.size(), false).get(object) != simdjson::SUCCESS) return nullptr;
+  if (scratch.parser.parse(scratch.padded.data(), scratch.padded.size(), false).get(object) != simdjson::SUCCESS)
+    return nullptr;
   // Made in scratch space, then copied once at its size.
-  lines_.clear();
-  spans_.clear();
+  scratch.lines.clear();
+  scratch.spans.clear();
   auto memo = std::make_shared<SeriesMemo>();
   memo->spec = &spec;
   memo->inputs = inputs;
@@ -163,26 +165,28 @@ std::shared_ptr<SeriesMemo> ConfigMetrics::evaluate(const crs::ResourceSpec& spe
     const auto& metric = spec.metrics[m];
     if (metric.each.type == crs::EachType::transition) continue;  // made of changes, not of objects
     if (!metric.lookups.empty() && !lookups_.ready(metric)) continue;
-    errors_scratch_.clear();
-    series_.clear();
-    crs::object_series(metric, object, series_, errors_scratch_, &lookups_);
+    scratch.errors.clear();
+    scratch.series.clear();
+    crs::object_series(metric, object, scratch.series, scratch.errors, &lookups_);
     const auto index = static_cast<std::uint32_t>(m);
     if (metric.aggregate) {
-      for (auto& x : series_) memo->to_aggregate.emplace_back(index, std::move(x));
-    } else if (!series_.empty()) {
-      for (const auto& x : series_) append_series(lines_, metric, x, sample_);
-      spans_.push_back({index, static_cast<std::uint32_t>(lines_.size()), static_cast<std::uint32_t>(series_.size())});
+      for (auto& x : scratch.series) memo->to_aggregate.emplace_back(index, std::move(x));
+    } else if (!scratch.series.empty()) {
+      for (const auto& x : scratch.series) append_series(scratch.lines, metric, x, scratch.sample);
+      scratch.spans.push_back({index, static_cast<std::uint32_t>(scratch.lines.size()),
+                               static_cast<std::uint32_t>(scratch.series.size())});
     }
-    if (errors_scratch_.empty()) continue;
-    memo->errors.emplace_back(index, static_cast<std::uint32_t>(errors_scratch_.size()));
+    if (scratch.errors.empty()) continue;
+    memo->errors.emplace_back(index, static_cast<std::uint32_t>(scratch.errors.size()));
     // The first problem of each metric is worth a line; the rest are counted.
+    std::lock_guard lock(logged_mutex_);
     if (!logged_[metric.name]) {
       logged_[metric.name] = true;
-      spdlog::warn("{} (object {}; further errors of this metric are only counted)", errors_scratch_.front(), key);
+      spdlog::warn("{} (object {}; further errors of this metric are only counted)", scratch.errors.front(), key);
     }
   }
-  memo->lines = lines_;
-  memo->spans = spans_;
+  memo->lines = scratch.lines;
+  memo->spans = scratch.spans;
   return memo;
 }
 
@@ -192,41 +196,76 @@ std::size_t ConfigMetrics::write(const std::vector<ConfiguredResource>& resource
   // First each object's series, from its memo or evaluated anew, in key
   // order per resource (the same state gives the same bytes, however it is
   // split into per-namespace caches).
-  std::vector<std::vector<std::shared_ptr<const SeriesMemo>>> memos(resources.size());
-  std::size_t evaluated = 0, objects_seen = 0, bytes = 0;
   lookups_.build(resources, caches);
+  // A resource watched per namespace has a cache per namespace, with
+  // disjoint keys; all stay locked until the memos are taken, so that the
+  // merge is one state (and the memos, kept with the objects, are ours to
+  // write).
+  std::vector<std::unique_lock<std::mutex>> locks;
+  struct Task {
+    const crs::ResourceSpec* spec;
+    const std::pair<const std::string, CachedObject>* entry;
+    std::uint64_t inputs;
+    bool other_shards_cached;
+  };
+  std::vector<Task> tasks;
+  std::vector<std::vector<const std::pair<const std::string, CachedObject>*>> objects(resources.size());
+  std::size_t objects_seen = 0;
   for (std::size_t r = 0; r < resources.size(); ++r) {
     const auto& spec = *resources[r].spec;
     if (spec.metrics.empty()) continue;  // watched only for lookups
     const bool other_shards_cached = sharding_.total > 1 && is_looked_up(spec, resources);
     // A memo holds while its object and what its lookups read are unchanged.
     const std::uint64_t inputs = lookups_.inputs(spec) ^ (other_shards_cached ? 1 : 0);
-    // A resource watched per namespace has a cache per namespace, with
-    // disjoint keys; all stay locked so that the merge is one state (and
-    // the memos, kept with the objects, are ours to write).
-    std::vector<std::unique_lock<std::mutex>> locks;
-    std::vector<const std::pair<const std::string, CachedObject>*> objects;
+    auto& list = objects[r];
     for (const ObjectCache* cache : caches[r]) {
       locks.emplace_back(cache->mutex());
-      objects.reserve(objects.size() + cache->objects().size());
-      for (const auto& entry : cache->objects()) objects.push_back(&entry);
+      list.reserve(list.size() + cache->objects().size());
+      for (const auto& entry : cache->objects()) list.push_back(&entry);
     }
-    std::sort(objects.begin(), objects.end(), [](auto* a, auto* b) { return a->first < b->first; });
-    objects_seen += objects.size();
-    memos[r].reserve(objects.size());
-    for (const auto* entry : objects) {
-      const CachedObject& cached = entry->second;
-      if (!cached.memo || cached.memo->spec != &spec || cached.memo->inputs != inputs) {
-        cached.memo = evaluate(spec, entry->first, cached, inputs, other_shards_cached);
-        ++evaluated;
-      }
-      if (!cached.memo) continue;
-      // Left out again in this snapshot: counted again, as kv_watch_metric_errors_total says.
-      for (const auto& [m, n] : cached.memo->errors) errors_[spec.metrics[m].name] += n;
-      bytes += cached.memo->lines.size();
-      memos[r].push_back(cached.memo);
+    std::sort(list.begin(), list.end(), [](auto* a, auto* b) { return a->first < b->first; });
+    objects_seen += list.size();
+    for (const auto* entry : list) {
+      const auto& memo = entry->second.memo;
+      if (!memo || memo->spec != &spec || memo->inputs != inputs)
+        tasks.push_back({&spec, entry, inputs, other_shards_cached});
     }
   }
+  // Objects are independent of each other (lookups only read this
+  // snapshot's tables), so many of them are shared out between threads.
+  constexpr std::size_t kObjectsPerThread = 2000;
+  const std::size_t workers =
+      std::min<std::size_t>(threads_, std::max<std::size_t>(1, tasks.size() / kObjectsPerThread));
+  while (scratch_.size() < workers) scratch_.push_back(std::make_unique<Scratch>());
+  auto run = [&](std::size_t w) {
+    for (std::size_t i = w; i < tasks.size(); i += workers) {
+      const Task& t = tasks[i];
+      t.entry->second.memo = evaluate(*scratch_[w], *t.spec, t.entry->first, t.entry->second, t.inputs,
+                                      t.other_shards_cached);
+    }
+  };
+  if (workers == 1) {
+    run(0);
+  } else {
+    std::vector<std::jthread> threads;
+    for (std::size_t w = 1; w < workers; ++w) threads.emplace_back(run, w);
+    run(0);
+  }
+  std::vector<std::vector<std::shared_ptr<const SeriesMemo>>> memos(resources.size());
+  std::size_t bytes = 0;
+  for (std::size_t r = 0; r < resources.size(); ++r) {
+    const auto& spec = *resources[r].spec;
+    memos[r].reserve(objects[r].size());
+    for (const auto* entry : objects[r]) {
+      const auto& memo = entry->second.memo;
+      if (!memo) continue;
+      // Left out again in this snapshot: counted again, as kv_watch_metric_errors_total says.
+      for (const auto& [m, n] : memo->errors) errors_[spec.metrics[m].name] += n;
+      bytes += memo->lines.size();
+      memos[r].push_back(memo);
+    }
+  }
+  locks.clear();
   // Then family by family: a metric name is one family, however many
   // entries make it (a wildcard's, or a name repeated on purpose), so its
   // series come out in one piece and an aggregate spans all of them.
@@ -289,8 +328,8 @@ std::size_t ConfigMetrics::write(const std::vector<ConfiguredResource>& resource
         });
     }
   }
-  spdlog::debug("snapshot: {} of {} objects evaluated, the others unchanged since the last", evaluated,
-                objects_seen);
+  spdlog::debug("snapshot: {} of {} objects evaluated on {} thread{}, the others unchanged since the last",
+                tasks.size(), objects_seen, workers, workers == 1 ? "" : "s");
   return written;
 }
 

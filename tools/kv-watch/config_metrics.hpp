@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -100,23 +101,34 @@ class ConfigMetrics {
   // (a lookup must find objects of every shard), so their own metrics
   // count only the objects of this shard, by metadata.uid.
   void set_sharding(Sharding sharding) { sharding_ = sharding; }
+  // Threads that evaluate objects when a snapshot has many to evaluate
+  // (the first one, or after every object changed); 1 evaluates them all
+  // on the caller's thread.
+  void set_threads(unsigned threads) { threads_ = threads == 0 ? 1 : threads; }
 
  private:
-  std::map<std::string, std::uint64_t> errors_;
-  std::map<std::string, bool> logged_;
-  simdjson::dom::parser parser_;
-  LookupTables lookups_;
-  Sharding sharding_;
+  // Scratch space of one evaluating thread, kept between objects and snapshots.
+  struct Scratch {
+    simdjson::dom::parser parser;
+    std::string padded;  // the object being parsed, with simdjson's padding
+    std::string lines;
+    std::vector<SeriesMemo::Span> spans;
+    std::vector<crs::Series> series;
+    std::vector<std::string> errors;
+    SampleOut sample;
+  };
   // The series of one object version; nullptr when its JSON does not parse.
-  std::shared_ptr<SeriesMemo> evaluate(const crs::ResourceSpec& spec, const std::string& key,
+  std::shared_ptr<SeriesMemo> evaluate(Scratch& scratch, const crs::ResourceSpec& spec, const std::string& key,
                                        const CachedObject& cached, std::uint64_t inputs, bool other_shards_cached);
 
-  // Scratch space kept between objects and snapshots.
-  std::string padded_;  // the object being parsed, with simdjson's padding
-  std::string lines_;
-  std::vector<SeriesMemo::Span> spans_;
-  std::vector<crs::Series> series_;
-  std::vector<std::string> errors_scratch_;
+  std::map<std::string, std::uint64_t> errors_;
+  std::mutex logged_mutex_;
+  std::map<std::string, bool> logged_;  // metrics whose first error was logged
+  LookupTables lookups_;
+  Sharding sharding_;
+  unsigned threads_ = 1;
+  std::vector<std::unique_ptr<Scratch>> scratch_;  // one per thread
+  std::string lines_;  // an aggregate's lines
   SampleOut sample_;
 };
 

@@ -286,7 +286,11 @@ bool conditions_hold(const std::vector<Condition>& when, element object) {
         break;
       case Condition::Op::in:
       case Condition::Op::not_in: {
-        bool listed = v && std::find(c.values.begin(), c.values.end(), go_format_value(*v)) != c.values.end();
+        // Strings, the usual case, are compared as they are, without a copy.
+        std::string_view text;
+        bool listed = v && (v->get(text) == simdjson::SUCCESS
+                                ? std::find(c.values.begin(), c.values.end(), text) != c.values.end()
+                                : std::find(c.values.begin(), c.values.end(), go_format_value(*v)) != c.values.end());
         if (listed != (c.op == Condition::Op::in)) return false;
         break;
       }

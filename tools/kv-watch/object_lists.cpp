@@ -17,7 +17,11 @@ std::optional<element> joined_element(const ListJoin& join, element object, elem
   const std::string wanted = go_format_value(*on);
   for (auto candidate : list->get_array()) {
     if (is_null(candidate)) continue;
-    if (auto key = join.key.get(candidate); key && go_format_value(*key) == wanted) return candidate;
+    auto key = join.key.get(candidate);
+    if (!key) continue;
+    // Keys are mostly strings: compared without a copy.
+    std::string_view text;
+    if (key->get(text) == simdjson::SUCCESS ? text == wanted : go_format_value(*key) == wanted) return candidate;
   }
   return std::nullopt;
 }

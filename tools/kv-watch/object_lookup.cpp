@@ -160,8 +160,10 @@ std::optional<simdjson::dom::element> LookupTables::find(const crs::LookupSpec& 
   auto t = targets_.find(&lookup);
   if (t == targets_.end()) return std::nullopt;
   if (lookup.name.empty()) return t->second.singleton;
-  if (!crs::lookup_key(lookup, object, from, t->second.table->namespaced, key_)) return std::nullopt;
-  auto it = t->second.table->by_key.find(key_);
+  // Scratch kept between lookups, one per evaluating thread.
+  thread_local std::string key;
+  if (!crs::lookup_key(lookup, object, from, t->second.table->namespaced, key)) return std::nullopt;
+  auto it = t->second.table->by_key.find(key);
   if (it == t->second.table->by_key.end()) return std::nullopt;
   if (!lookup.when.empty() && !crs::meets_conditions(lookup.when, it->second)) return std::nullopt;
   return it->second;

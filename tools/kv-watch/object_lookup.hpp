@@ -56,7 +56,8 @@ void take_values_from_label(const MetricSpec& metric, std::vector<Series>& out, 
 
 // One snapshot's index of the objects that lookups read: each looked-up
 // resource's cached objects parsed once into one document, by key in a hash
-// map; a singleton lookup's object chosen once.
+// map; a singleton lookup's object chosen once. Once built, several threads
+// may find() in it at once.
 class LookupTables : public crs::ObjectLookup {
  public:
   // From the resources of this snapshot (those whose first list is
@@ -87,7 +88,6 @@ class LookupTables : public crs::ObjectLookup {
   };
   std::vector<std::unique_ptr<Table>> tables_;
   std::unordered_map<const crs::LookupSpec*, Target> targets_;
-  mutable std::string key_;  // scratch, kept between lookups
 };
 
 }  // namespace kv::watch
