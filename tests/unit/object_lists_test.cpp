@@ -116,6 +116,15 @@ TEST(ListJoin, ForEachElementsWithTheirPartnersLabels) {
   EXPECT_EQ(series_of(metric, vmi),
             "model=virtio network=ns/vlan pod=v1 vnic=vlan 1\n"
             "pod=v1 vnic=nosource 1\n");
+  // optional: every element makes its series; those without a partner
+  // that meets when, without the partner's labels.
+  std::string optional = metric;
+  optional.replace(optional.find("          labelsFromPath: {network"), 0, "          optional: true\n");
+  EXPECT_EQ(series_of(optional, vmi),
+            "pod=v1 vnic=default 1\n"
+            "model=virtio network=ns/vlan pod=v1 vnic=vlan 1\n"
+            "pod=v1 vnic=orphan 1\n"
+            "pod=v1 vnic=nosource 1\n");
 }
 
 TEST(ObjectReduce, TheLatestOfSomeConditionsOtherwiseZero) {

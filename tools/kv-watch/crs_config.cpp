@@ -334,7 +334,7 @@ std::optional<ListJoin> parse_join(const YAML::Node& n, const std::string& file,
   if (!n.IsMap())
     throw ConfigError(at(file, n) + ": " + w + " must be a mapping of path, key and on, like "
                       "{path: [spec, networks], key: [name], on: [name]}");
-  check_keys(n, {"path", "key", "on", "when", "labelsFromPath"}, file, w, warnings);
+  check_keys(n, {"path", "key", "on", "when", "labelsFromPath", "optional"}, file, w, warnings);
   ListJoin j;
   j.path = required_path(n, "path", file, w, "the list to join with, from the object, like [spec, networks]");
   j.key = required_path(n, "key", file, w, "the value of its elements to match, like [name]");
@@ -343,6 +343,7 @@ std::optional<ListJoin> parse_join(const YAML::Node& n, const std::string& file,
   j.when = parse_when(n["when"], file, w, warnings);
   j.labels = label_paths(n["labelsFromPath"], file, w + ".labelsFromPath");
   sanitize_plain_keys(j.labels);
+  j.optional = boolean(n["optional"], file, w + ".optional");
   return j;
 }
 

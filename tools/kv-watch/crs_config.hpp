@@ -108,6 +108,7 @@ struct ListJoin {
   ValuePath path, key, on;
   std::vector<Condition> when;
   LabelPaths labels;
+  bool optional = false;  // an element without a partner still makes its series
 };
 
 // forEach: `each` applied to every element of the list at `path` as if

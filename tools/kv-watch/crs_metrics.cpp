@@ -425,7 +425,8 @@ void object_series(const MetricSpec& metric, element object, std::vector<Series>
         std::optional<element> partner;
         if (join) {
           partner = joined_element(*join, object, item);
-          if (!partner || !conditions_hold(join->when, *partner)) continue;
+          if (partner && !conditions_hold(join->when, *partner)) partner.reset();
+          if (!partner && !join->optional) continue;
         }
         if (!metric.lookups.empty() && !lookup_labels(metric, lookups, object, item, joined)) continue;
         std::size_t from = out.size();
