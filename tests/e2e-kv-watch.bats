@@ -668,6 +668,36 @@ snapshots_after() {  # lines
   ! grep -q 'kv_watch_metric_errors_total' "$TEST_TMP/snap.prom" || flunk "$(cat "$TEST_TMP/snap.prom")"
 }
 
+@test "kv-watch --config kubevirt: kubevirt_vm_labels follows the kubevirt-vm-labels-config ConfigMap, listed by name" {
+  labels_config() {  # data (JSON)
+    ctl POST /objects "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"kubevirt-vm-labels-config\",\"namespace\":\"$NS\"},\"data\":$1}" >/dev/null
+  }
+  ctl POST /objects "{\"apiVersion\":\"kubevirt.io/v1\",\"kind\":\"VirtualMachine\",\"metadata\":{\"name\":\"l\",\"namespace\":\"$NS\",\"labels\":{\"app\":\"web\",\"env\":\"prod\"}},\"spec\":{\"template\":{\"metadata\":{\"labels\":{\"env\":\"stage\"}}}}}" >/dev/null
+  # A ConfigMap of another name, which kv-watch does not even list.
+  ctl POST /objects "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"unrelated\",\"namespace\":\"$NS\"},\"data\":{\"allowlist\":\"\"}}" >/dev/null
+  kv-watch --kubeconfig "$SIM_DIR/kubeconfig" -n "$NS" --config kubevirt --interval 200ms \
+    >"$TEST_TMP/samples" 2>"$TEST_TMP/log" &
+  WATCH_PID=$!
+  # No ConfigMap: every label, the template's winning.
+  all="kubevirt_vm_labels{label_app=\"web\",label_env=\"stage\",name=\"l\",namespace=\"$NS\"}"
+  wait_for 100 metric_is "$all" 1
+  labels_config '{"allowlist":"app"}'
+  wait_for 100 metric_is "kubevirt_vm_labels{label_app=\"web\",name=\"l\",namespace=\"$NS\"}" 1
+  labels_config '{"allowlist":"*","ignorelist":"app"}'
+  wait_for 100 metric_is "kubevirt_vm_labels{label_env=\"stage\",name=\"l\",namespace=\"$NS\"}" 1
+  # An empty allowlist keeps nothing: no series.
+  labels_config '{"allowlist":""}'
+  no_series() { ! last_snapshot | grep -q '^kubevirt_vm_labels{'; }
+  wait_for 100 no_series
+  last_snapshot | grep -q '^kubevirt_vm_create_date_timestamp_seconds{name="l"' || flunk "$(last_snapshot)"
+  ctl DELETE "/objects/configmaps/$NS/kubevirt-vm-labels-config" >/dev/null
+  wait_for 100 metric_is "$all" 1
+  # ConfigMaps were listed and watched by that name alone, on the server.
+  ctl GET "/requests?resource=configmaps" | jq -e '[.requests[] | select(.verb == "list" or .verb == "watch")] |
+    length > 1 and all(.query | contains("fieldSelector=metadata.name%3Dkubevirt-vm-labels-config"))' >/dev/null ||
+    flunk "$(ctl GET "/requests?resource=configmaps")"
+}
+
 @test "kv-watch --config kubevirt --total-shards: every shard finds the KubeVirt CR it looks up; the CR's own metrics come from one shard" {
   ctl POST /objects "{\"apiVersion\":\"kubevirt.io/v1\",\"kind\":\"KubeVirt\",\"metadata\":{\"name\":\"kubevirt\",\"namespace\":\"$NS\"},\"spec\":{\"configuration\":{\"evictionStrategy\":\"LiveMigrate\"}},\"status\":{\"phase\":\"Deployed\"}}" >/dev/null
   # Fixed uids, so that which shard an object falls in (by uid) is the same every run and none is empty.

@@ -250,6 +250,13 @@ func nodeRoles(data map[string]any, _ time.Time) any {
 	return strings.Join(roles, ",")
 }
 
+// configMapData is kubectl's DATA column: the number of data and binaryData keys.
+func configMapData(data map[string]any, _ time.Time) any {
+	d, _ := data["data"].(map[string]any)
+	b, _ := data["binaryData"].(map[string]any)
+	return int64(len(d) + len(b))
+}
+
 func podReady(data map[string]any, _ time.Time) any {
 	statuses, _ := lookupPath(data, []string{"status", "containerStatuses"}).([]any)
 	containers, _ := lookupPath(data, []string{"spec", "containers"}).([]any)

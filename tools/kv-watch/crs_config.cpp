@@ -366,15 +366,47 @@ std::optional<MapLabels> parse_map_labels(const YAML::Node& n, const std::string
                                           std::vector<std::string>& warnings) {
   if (!n || n.IsNull()) return std::nullopt;
   if (!n.IsMap()) throw ConfigError(at(file, n) + ": " + entry + ": labelsFromMap must be a mapping with a path and a prefix");
-  check_keys(n, {"path", "prefix"}, file, entry + " labelsFromMap", warnings);
+  const std::string w = entry + " labelsFromMap";
+  check_keys(n, {"path", "prefix", "naming", "allowFromLabel", "ignoreFromLabel", "required"}, file, w, warnings);
   MapLabels m;
-  m.path = path_of(n["path"], file, entry + " labelsFromMap.path");
-  if (m.path.empty())
-    throw ConfigError(at(file, n) + ": " + entry + ": labelsFromMap.path is missing (the path to a map, like [metadata, labels])");
-  m.prefix = scalar(n["prefix"], file, entry + " labelsFromMap.prefix");
+  // A path, or a list of paths whose maps are merged (as lookup's name).
+  auto path = n["path"];
+  if (path && path.IsSequence() && path.size() > 0 && path[0].IsSequence()) {
+    for (const auto& p : path) {
+      if (!p.IsSequence())
+        throw ConfigError(at(file, p) + ": " + w + ".path: each of several paths must be a path, like [metadata, labels]");
+      m.paths.push_back(path_of(p, file, w + ".path"));
+      if (m.paths.back().empty()) throw ConfigError(at(file, p) + ": " + w + ".path: an empty path");
+    }
+  } else {
+    m.paths.push_back(path_of(path, file, w + ".path"));
+    if (m.paths.back().empty())
+      throw ConfigError(at(file, n) + ": " + entry + ": labelsFromMap.path is missing (the path to a map, like [metadata, labels])");
+  }
+  m.prefix = scalar(n["prefix"], file, w + ".prefix");
   if (!is_label_name(m.prefix) || m.prefix.starts_with("__"))
     throw ConfigError(at(file, n) + ": " + entry + ": labelsFromMap.prefix must be a label name, like label, not \"" +
                       m.prefix + "\"");
+  if (auto naming = n["naming"]; naming && !naming.IsNull()) {
+    std::string v = scalar(naming, file, w + ".naming");
+    if (v == "kube-state") m.naming = MapLabels::Naming::kube_state;
+    else if (v == "sanitize") m.naming = MapLabels::Naming::sanitize;
+    else throw ConfigError(at(file, naming) + ": " + w + ": naming must be kube-state or sanitize, not \"" + v + "\"");
+  }
+  for (auto [key, field] : {std::pair{"allowFromLabel", &m.allow_from_label},
+                            std::pair{"ignoreFromLabel", &m.ignore_from_label}}) {
+    auto v = n[key];
+    if (!v || v.IsNull()) continue;
+    *field = scalar(v, file, w + "." + key);
+    if (!is_label_name(*field) || field->starts_with("__"))
+      throw ConfigError(at(file, v) + ": " + w + ": " + key +
+                        " must be the name of a label that holds a comma-separated list of keys, not \"" + *field +
+                        "\"");
+  }
+  if (!m.allow_from_label.empty() && m.allow_from_label == m.ignore_from_label)
+    throw ConfigError(at(file, n["ignoreFromLabel"]) + ": " + w +
+                      ": allowFromLabel and ignoreFromLabel are the same label (" + m.allow_from_label + ")");
+  m.required = boolean(n["required"], file, w + ".required");
   return m;
 }
 
@@ -394,6 +426,51 @@ std::optional<Aggregation> parse_aggregate(const YAML::Node& n, const std::strin
   return a;
 }
 
+// A lookup's fieldSelector, as the API server reads one: terms joined by
+// commas, each field=value, field==value or field!=value, the field a dotted
+// path such as metadata.name. Set-based terms (in, notin) are not field
+// selectors.
+std::vector<FieldTerm> parse_field_selector(const YAML::Node& n, const std::string& text, const std::string& file,
+                                            const std::string& w) {
+  std::vector<FieldTerm> out;
+  auto bad = [&](const std::string& term, const std::string& why) {
+    return ConfigError(at(file, n) + ": " + w + ": fieldSelector: \"" + term + "\" " + why +
+                       " (want field=value, field==value or field!=value, joined by commas, like "
+                       "metadata.name=kubevirt-vm-labels-config)");
+  };
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t comma = std::min(text.find(',', start), text.size());
+    std::string term = text.substr(start, comma - start);
+    start = comma + 1;
+    auto trim = [](std::string s) {
+      s.erase(0, s.find_first_not_of(" \t"));
+      s.erase(s.find_last_not_of(" \t") + 1);
+      return s;
+    };
+    FieldTerm t;
+    std::size_t op = term.find("!="), len = 2;
+    if (op != std::string::npos) t.equal = false;
+    else if ((op = term.find("==")) == std::string::npos) op = term.find('='), len = 1;
+    if (op == std::string::npos) throw bad(term, "has no =, == or !=");
+    std::string field = trim(term.substr(0, op));
+    t.value = trim(term.substr(op + len));
+    if (field.empty()) throw bad(term, "has no field");
+    std::vector<std::string> parts;
+    for (std::size_t b = 0; b <= field.size();) {
+      std::size_t dot = std::min(field.find('.', b), field.size());
+      parts.push_back(field.substr(b, dot - b));
+      b = dot + 1;
+    }
+    for (const auto& p : parts)
+      if (p.empty() || !std::all_of(p.begin(), p.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)); }))
+        throw bad(term, "has a field that is not a dotted path like metadata.name");
+    t.path = ValuePath::compile(parts);
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
 // lookup (kv-watch's own, so an unknown key is an error, not ignored): the
 // other objects a metric reads, each by key or as a resource's singleton.
 std::vector<LookupSpec> parse_lookups(const YAML::Node& n, const std::string& file, const std::string& entry,
@@ -403,15 +480,15 @@ std::vector<LookupSpec> parse_lookups(const YAML::Node& n, const std::string& fi
   if (!n.IsSequence())
     throw ConfigError(at(file, n) + ": " + entry + ": lookup must be a list of mappings, each with groupVersionKind");
   static const std::vector<std::string> known{"groupVersionKind", "resourcePlural", "namespace", "name",
-                                              "when", "labelsFromPath", "optional"};
+                                              "fieldSelector", "when", "labelsFromPath", "optional"};
   for (const auto& l : n) {
     std::string w = entry + " lookup";
     if (!l.IsMap()) throw ConfigError(at(file, l) + ": " + w + ": each lookup must be a mapping with groupVersionKind");
     for (const auto& kv : l)
       if (std::find(known.begin(), known.end(), kv.first.Scalar()) == known.end())
         throw ConfigError(at(file, kv.first) + ": " + w + ": unknown key \"" + kv.first.Scalar() +
-                          "\" (a lookup has groupVersionKind, resourcePlural, namespace, name, when, labelsFromPath, "
-                          "optional)");
+                          "\" (a lookup has groupVersionKind, resourcePlural, namespace, name, fieldSelector, when, "
+                          "labelsFromPath, optional)");
     LookupSpec spec;
     spec.where = at(file, l) + ": " + w;
     auto gvk = l["groupVersionKind"];
@@ -450,6 +527,10 @@ std::vector<LookupSpec> parse_lookups(const YAML::Node& n, const std::string& fi
       throw ConfigError(at(file, ns) + ": " + w + ": namespace without name (a lookup without name is the "
                         "resource's one object that meets when)");
     }
+    if (auto fs = l["fieldSelector"]; fs && !fs.IsNull()) {
+      spec.field_selector = scalar(fs, file, w + " fieldSelector");
+      spec.selector = parse_field_selector(fs, spec.field_selector, file, w);
+    }
     spec.when = parse_when(l["when"], file, w, warnings);
     spec.labels = label_paths(l["labelsFromPath"], file, w + " labelsFromPath");
     sanitize_plain_keys(spec.labels);
@@ -485,10 +566,25 @@ void add_lookup_targets(MetricsConfig& config) {
           if (!same(t)) return;
           for (const auto& [_, p] : l.labels) t.looked_up_paths.push_back(p);
           for (const auto& c : l.when) t.looked_up_paths.push_back(c.path);
+          for (const auto& f : l.selector) t.looked_up_paths.push_back(f.path);
         };
         for (auto& t : config.resources) keep(t);
         for (auto& t : added) keep(t);
       }
+  // A resource read by lookups alone is listed with their fieldSelector
+  // when they all give the same one; otherwise (several, or a lookup
+  // without one) it is cached whole and each lookup selects its objects.
+  for (auto& t : added) {
+    std::optional<std::string> common;
+    for (const auto& r : config.resources)
+      for (const auto& m : r.metrics)
+        for (const auto& l : m.lookups) {
+          if (l.group != t.group || l.version != t.version || l.kind != t.kind) continue;
+          if (!common) common = l.field_selector;
+          else if (*common != l.field_selector) common = "";
+        }
+    t.field_selector = common.value_or("");
+  }
   for (auto& t : added) config.resources.push_back(std::move(t));
 }
 
@@ -718,7 +814,8 @@ std::vector<std::string> fields_read(const ResourceSpec& resource) {
   for (const auto& m : resource.metrics) {
     for (const auto& [_, p] : m.labels) add({&p});
     for (const auto& c : m.when) add({&c.path});
-    if (m.map_labels) add({&m.map_labels->path});
+    if (m.map_labels)
+      for (const auto& p : m.map_labels->paths) add({&p});
     if (m.for_each) {
       // each and the element's labels read below each element.
       add({&m.for_each->path, &m.each.path});

@@ -134,12 +134,33 @@ struct Reduction {
 // sampleType: how the series are typed in the sample stream.
 enum class SampleType { gauge, counter };
 
-// labelsFromMap: every key of the map at `path` as a label named
-// <prefix>_<key> the way kube-state-metrics names the labels of its
-// *_labels families (sanitised, snake_case, lower case, _conflictN).
+// labelsFromMap: every key of the map at `paths` (several: merged, a later
+// map's key winning) as a label named <prefix>_<key>, the way
+// kube-state-metrics names the labels of its *_labels families (sanitised,
+// snake_case, lower case, _conflictN) or, with `sanitize`, as KubeVirt names
+// those of kubevirt_vm_labels (map_labels.hpp).
 struct MapLabels {
-  ValuePath path;
+  enum class Naming { kube_state, sanitize };
+  std::vector<ValuePath> paths;
   std::string prefix;
+  Naming naming = Naming::kube_state;
+  // Labels of the series holding comma-separated lists of the keys to keep
+  // and to leave out (allowFromLabel, ignoreFromLabel); read, then dropped.
+  std::string allow_from_label, ignore_from_label;
+  bool required = false;  // a series that keeps no key is left out
+  // kube-state-metrics' *_labels: made once per object, not per series.
+  bool plain() const {
+    return paths.size() == 1 && naming == Naming::kube_state && allow_from_label.empty() &&
+           ignore_from_label.empty() && !required;
+  }
+};
+
+// One term of a Kubernetes field selector: field=value (==) or field!=value;
+// an absent field is "", as the API server has it.
+struct FieldTerm {
+  ValuePath path;  // the dotted field, split
+  std::string value;
+  bool equal = true;
 };
 
 // lookup: another cached object a metric reads (a join), found by key in
@@ -151,6 +172,10 @@ struct LookupSpec {
   ValuePath namespace_path;          // from the object; default [metadata, namespace]
   std::vector<ValuePath> name;       // alternatives, the first found wins; empty: a singleton
   std::vector<Condition> when;       // the other object counts only if it meets these
+  // fieldSelector: sent to the server when the resource is watched for
+  // lookups alone, and always tested on the cached objects.
+  std::string field_selector;
+  std::vector<FieldTerm> selector;
   LabelPaths labels;                 // read from the other object
   bool optional = false;             // absent: the series without these labels, or (default) none
   std::string where;                 // "FILE:LINE: metric NAME lookup", for messages
@@ -186,6 +211,9 @@ struct ResourceSpec {
   // Paths other resources' lookups read in these objects, kept by the cache.
   std::vector<ValuePath> looked_up_paths;
   bool lookup_only = false;  // named only by lookups: watched, no metrics of its own
+  // Lookup only, and every lookup of it has this fieldSelector: the
+  // informer sends it, so that the cache holds only those objects.
+  std::string field_selector;
 };
 
 struct MetricsConfig {

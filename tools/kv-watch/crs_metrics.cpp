@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <iterator>
 
+#include "kv-watch/map_labels.hpp"
 #include "kv-watch/object_lists.hpp"
 #include "kv-watch/object_lookup.hpp"
 
@@ -385,7 +386,7 @@ void each_series(Context& c, element root) {
 // labelsFromMap: the map's keys in sorted order, named as kube-state-metrics
 // names them.
 void add_map_labels(const MapLabels& m, element object, Labels& out) {
-  auto map = m.path.get(object);
+  auto map = m.paths.front().get(object);
   if (!map || map->type() != element_type::OBJECT) return;
   // Scratch space kept between objects.
   thread_local std::vector<std::pair<std::string_view, element>> fields;
@@ -456,13 +457,26 @@ void object_series(const MetricSpec& metric, element object, std::vector<Series>
   // against the object, over labelsFromMap, over commonLabels.
   Labels family(metric.common_labels);
   family.reserve(metric.common_labels.size() + metric.labels.size());
-  if (metric.map_labels) add_map_labels(*metric.map_labels, object, family);
-  add_path_labels(metric.labels, object, family);
+  // A labelsFromMap beyond kube-state-metrics' is made for each series,
+  // between labelsFromPath (`upper`) and commonLabels (map_labels.hpp).
+  const MapLabels* series_map = metric.map_labels && !metric.map_labels->plain() ? &*metric.map_labels : nullptr;
+  if (metric.map_labels && !series_map) add_map_labels(*metric.map_labels, object, family);
+  Labels upper;
+  add_path_labels(metric.labels, object, series_map ? upper : family);
+  std::size_t kept = first;
   for (std::size_t i = first; i < out.size(); ++i) {
-    out[i].labels.add_all(family);
+    if (series_map) {
+      out[i].labels.add_all(upper);
+      if (add_series_map_labels(*series_map, object, family, out[i].labels) == 0 && series_map->required) continue;
+    } else {
+      out[i].labels.add_all(family);
+    }
     apply_label_rules(metric.label_rules, out[i].labels);
     if (!counts) out[i].value = *metric.otherwise;
+    if (kept != i) out[kept] = std::move(out[i]);
+    ++kept;
   }
+  out.resize(kept);
   if (!metric.value_from_label.empty()) take_values_from_label(metric, out, first, errors);
 }
 

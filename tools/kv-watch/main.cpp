@@ -602,6 +602,9 @@ int main(int argc, char** argv) {
       InformerSettings settings = base;
       settings.ns = ns;
       if (looked_up.count(types[i].id())) settings.sharding = {};  // a lookup must find every object
+      // What lookups alone read, by a fieldSelector: only those objects are listed.
+      if (i < configured.size() && !configured[i].spec->field_selector.empty())
+        settings.field_selector += (settings.field_selector.empty() ? "" : ",") + configured[i].spec->field_selector;
       informers.push_back(std::make_unique<Informer>(types[i], settings, access, token, fields[i], on_change,
                                                      s.events, stop, observers[i]));
       informers_of[i].push_back(informers.back().get());

@@ -41,6 +41,16 @@ bool lookup_key(const LookupSpec& lookup, element object, element from, bool nam
   return false;
 }
 
+bool meets_field_selector(const std::vector<FieldTerm>& selector, element object) {
+  std::string value;
+  for (const auto& term : selector) {
+    value.clear();
+    key_part(term.path, object, value);
+    if ((value == term.value) != term.equal) return false;
+  }
+  return true;
+}
+
 bool lookup_labels(const MetricSpec& metric, const ObjectLookup* lookups, element object, element from,
                    LabelSet& labels) {
   labels.clear();
@@ -129,10 +139,13 @@ void LookupTables::build(const std::vector<ConfiguredResource>& resources,
         }
         Target target{table, std::nullopt};
         if (l.name.empty()) {
-          // The resource's one object: the first, in key order, that meets when.
+          // The resource's one object: the first, in key order, that meets
+          // when (and the fieldSelector, as the resource may be cached whole).
           const std::pair<const std::string, simdjson::dom::element>* best = nullptr;
           for (const auto& entry : table->by_key)
-            if ((!best || entry.first < best->first) && crs::meets_conditions(l.when, entry.second)) best = &entry;
+            if ((!best || entry.first < best->first) && crs::meets_conditions(l.when, entry.second) &&
+                crs::meets_field_selector(l.selector, entry.second))
+              best = &entry;
           if (best) target.singleton = best->second;
         }
         targets_[&l] = target;
@@ -166,6 +179,7 @@ std::optional<simdjson::dom::element> LookupTables::find(const crs::LookupSpec& 
   auto it = t->second.table->by_key.find(key);
   if (it == t->second.table->by_key.end()) return std::nullopt;
   if (!lookup.when.empty() && !crs::meets_conditions(lookup.when, it->second)) return std::nullopt;
+  if (!crs::meets_field_selector(lookup.selector, it->second)) return std::nullopt;
   return it->second;
 }
 

@@ -38,6 +38,10 @@ class ObjectLookup {
 bool lookup_key(const LookupSpec& lookup, simdjson::dom::element object, simdjson::dom::element from,
                 bool namespaced, std::string& key);
 
+// Whether an object meets a lookup's fieldSelector terms: the field as a
+// label would show it, "" when absent, as the API server compares them.
+bool meets_field_selector(const std::vector<FieldTerm>& selector, simdjson::dom::element object);
+
 // The labels of the metric's lookups for the series of `object` (made from
 // `from`, the forEach element or the object) into `labels`, cleared first.
 // False when a lookup that is not optional finds nothing: those series are

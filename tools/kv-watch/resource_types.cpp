@@ -22,6 +22,7 @@ constexpr Builtin kBuiltins[] = {
     {"", "v1", "nodes", "Node", false, "node", {"no"}},
     {"", "v1", "namespaces", "Namespace", false, "namespace", {"ns"}},
     {"", "v1", "services", "Service", true, "service", {"svc"}},
+    {"", "v1", "configmaps", "ConfigMap", true, "configmap", {"cm"}},
     {"", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", true, "persistentvolumeclaim", {"pvc"}},
     {"apps", "v1", "deployments", "Deployment", true, "deployment", {"deploy"}},
     {"apps", "v1", "daemonsets", "DaemonSet", true, "daemonset", {"ds"}},
