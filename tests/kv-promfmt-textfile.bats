@@ -140,6 +140,7 @@ PY
 
   # The writer: thousands of snapshots, each an atomic replace. Bounded.
   local status=0
+  # shellcheck disable=SC2016 # the inner shell expands its own arguments
   timeout 60 bash -c 'set -o pipefail; kv-gen-samples --vms "$1" --snapshots "$2" | kv-promfmt --textfile "$3"' \
     _ "$vms" "$snapshots" "$f" 2>"$TEST_TMP/writer.err" || status=$?
   touch "$TEST_TMP/stop"

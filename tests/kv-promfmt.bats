@@ -126,8 +126,7 @@ OUT
 @test "several regular files give the same bytes on every run" {
   kv-gen-samples --vms 30 --seed 1 >"$TEST_TMP/a.ndjson"
   kv-gen-samples --vms 40 --seed 2 --snapshots 2 >"$TEST_TMP/b.ndjson"
-  local i
-  for i in 1 2 3 4 5 6 7 8; do
+  for _ in 1 2 3 4 5 6 7 8; do
     kv-promfmt "$TEST_TMP/a.ndjson" "$TEST_TMP/b.ndjson" | md5sum
   done | sort -u >"$TEST_TMP/sums"
   [ "$(wc -l <"$TEST_TMP/sums")" -eq 1 ] || flunk "outputs differ: $(cat "$TEST_TMP/sums")"
