@@ -1,7 +1,6 @@
 #include "kv-watch/map_labels.hpp"
 
 #include <algorithm>
-#include <map>
 
 namespace kv::watch::crs {
 
@@ -47,28 +46,57 @@ std::string sanitized_map_label_name(std::string_view prefix, std::string_view k
   return out + name;
 }
 
-std::size_t add_series_map_labels(const MapLabels& m, element object, const LabelSet& family, LabelSet& series) {
-  auto list_of = [&](const std::string& label) -> std::optional<KeyList> {
-    if (label.empty()) return std::nullopt;
-    const std::string* text = series.find(label);
-    if (!text) text = family.find(label);
-    if (!text) return std::nullopt;  // no list: KubeVirt's defaults
-    return parse_key_list(*text);
-  };
-  auto allow = list_of(m.allow_from_label);
-  auto ignore = list_of(m.ignore_from_label);
+namespace {
 
-  // The maps merged in key order, a later map's value winning.
-  std::map<std::string_view, element> merged;
+// The list in a label's text, parsed once for as long as the text stays the
+// same: it comes from one looked-up object for every series of a snapshot.
+class ParsedList {
+ public:
+  const KeyList* of(const std::string* text) {
+    if (!text) return nullptr;  // no list: KubeVirt's defaults
+    if (!parsed_ || text_ != *text) {
+      text_ = *text;
+      list_ = parse_key_list(text_);
+      parsed_ = true;
+    }
+    return &list_;
+  }
+
+ private:
+  bool parsed_ = false;
+  std::string text_;
+  KeyList list_;
+};
+
+}  // namespace
+
+std::size_t add_series_map_labels(const MapLabels& m, element object, const LabelSet& family, LabelSet& series) {
+  auto text_of = [&](const std::string& label) -> const std::string* {
+    if (label.empty()) return nullptr;
+    const std::string* text = series.find(label);
+    return text ? text : family.find(label);
+  };
+  thread_local ParsedList allow_list, ignore_list;
+  const KeyList* allow = allow_list.of(text_of(m.allow_from_label));
+  const KeyList* ignore = ignore_list.of(text_of(m.ignore_from_label));
+
+  // The maps merged in key order, a later map's value winning: sorted
+  // stably, the last of equal keys kept.
+  thread_local std::vector<std::pair<std::string_view, element>> merged;
+  merged.clear();
   for (const auto& path : m.paths) {
     auto map = path.get(object);
     if (!map || map->type() != element_type::OBJECT) continue;
     for (auto field : map->get_object())
-      if (key_kept(field.key, allow ? &*allow : nullptr, ignore ? &*ignore : nullptr))
-        merged.insert_or_assign(field.key, field.value);
+      if (key_kept(field.key, allow, ignore)) merged.emplace_back(field.key, field.value);
   }
-  std::vector<std::string_view> keys;
-  keys.reserve(merged.size());
+  std::stable_sort(merged.begin(), merged.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  auto last_of_each = [](const auto& a, const auto& b) { return a.first == b.first; };
+  std::reverse(merged.begin(), merged.end());
+  merged.erase(std::unique(merged.begin(), merged.end(), last_of_each), merged.end());
+  std::reverse(merged.begin(), merged.end());
+  thread_local std::vector<std::string_view> keys;
+  keys.clear();
   for (const auto& [key, _] : merged) keys.push_back(key);
   std::vector<std::string> names;
   if (m.naming == MapLabels::Naming::kube_state) {
@@ -76,13 +104,14 @@ std::size_t add_series_map_labels(const MapLabels& m, element object, const Labe
   } else {
     // Keys that end up with one name: the later in key order wins (KubeVirt's
     // own choice depends on Go's map order).
+    names.reserve(keys.size());
     for (auto key : keys) names.push_back(sanitized_map_label_name(m.prefix, key));
   }
   LabelSet labels;
-  auto value = merged.begin();
-  for (std::size_t i = 0; i < names.size(); ++i, ++value) labels.set(names[i], go_format_value(value->second));
-  for (const auto& [name, v] : labels) series.add(name, v);
-  for (const auto& [name, v] : family) series.add(name, v);
+  labels.reserve(names.size());
+  for (std::size_t i = 0; i < names.size(); ++i) labels.set(names[i], go_format_value(merged[i].second));
+  series.add_all(labels);
+  series.add_all(family);
   // The lists are read; commonLabels may have given them again.
   if (!m.allow_from_label.empty()) series.erase(m.allow_from_label);
   if (!m.ignore_from_label.empty()) series.erase(m.ignore_from_label);
