@@ -137,8 +137,8 @@ kinds_of() {
   run "$CHECK" rbac "$TEST_TMP"/builds/*.yaml
   assert_success
   # The kube-state config is off by default and on where its component is.
-  assert_output_contains "overlays_all.yaml: Deployment/kubevirt-monitoring/kv-central-collector container central-collector: configs kubevirt: 7 resources"
-  assert_output_contains "overlays_all-with-kube-state.yaml: Deployment/kubevirt-monitoring/kv-central-collector container central-collector: configs kubevirt kube-state: 11 resources"
+  assert_output_contains "overlays_all.yaml: Deployment/kubevirt-monitoring/kv-central-collector container central-collector: configs kubevirt: 12 resources"
+  assert_output_contains "overlays_all-with-kube-state.yaml: Deployment/kubevirt-monitoring/kv-central-collector container central-collector: configs kubevirt kube-state: 16 resources"
   assert_output_contains "component_central_kube-state.yaml: Deployment/kubevirt-monitoring/kv-central-collector container central-collector: configs kubevirt kube-state"
 }
 

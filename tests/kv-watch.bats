@@ -331,14 +331,20 @@ YAML
   assert_success
   [ "$output" = "$(printf 'apps/v1/daemonsets\napps/v1/deployments')" ] || flunk "$output"
   # What the picked resources' metrics look up comes with them: the VMIs'
-  # the KubeVirt CR, the VMs' their disks' claims and the ConfigMap of
-  # kubevirt_vm_labels.
+  # the KubeVirt CR, the VMs' their disks' claims, the ConfigMap of
+  # kubevirt_vm_labels and their instancetypes and preferences (revisions
+  # and live objects).
   run --separate-stderr kv-watch --print-resources --config kubevirt --resources vmis,vmsnapshot
   assert_success
   [ "$output" = "$(printf 'kubevirt.io/v1/kubevirts\nkubevirt.io/v1/virtualmachineinstances\nsnapshot.kubevirt.io/v1beta1/virtualmachinesnapshots')" ] || flunk "$output"
   run --separate-stderr kv-watch --print-resources --config kubevirt --resources vms
   assert_success
-  [ "$output" = "$(printf 'kubevirt.io/v1/virtualmachines\nv1/configmaps\nv1/persistentvolumeclaims')" ] || flunk "$output"
+  [ "$output" = "$(printf '%s\n' apps/v1/controllerrevisions \
+    instancetype.kubevirt.io/v1beta1/virtualmachineclusterinstancetypes \
+    instancetype.kubevirt.io/v1beta1/virtualmachineclusterpreferences \
+    instancetype.kubevirt.io/v1beta1/virtualmachineinstancetypes \
+    instancetype.kubevirt.io/v1beta1/virtualmachinepreferences \
+    kubevirt.io/v1/virtualmachines v1/configmaps v1/persistentvolumeclaims)" ] || flunk "$output"
   # Without --config they are resource arguments.
   run --separate-stderr kv-watch --print-resources --resources vmis,pods vm
   assert_success

@@ -277,7 +277,7 @@ std::vector<Condition> parse_when(const YAML::Node& n, const std::string& file, 
   if (!n.IsSequence()) throw ConfigError(at(file, n) + ": " + entry + ": when must be a list of conditions");
   for (const auto& c : n) {
     if (!c.IsMap()) throw ConfigError(at(file, c) + ": " + entry + ": a when condition must be a mapping");
-    check_keys(c, {"path", "in", "notIn", "exists"}, file, entry + " when", warnings);
+    check_keys(c, {"path", "in", "notIn", "exists", "ignoreCase"}, file, entry + " when", warnings);
     Condition cond;
     cond.path = path_of(c["path"], file, entry + " when.path");
     int ops = 0;
@@ -296,6 +296,13 @@ std::vector<Condition> parse_when(const YAML::Node& n, const std::string& file, 
       ++ops;
     }
     if (ops != 1) throw ConfigError(at(file, c) + ": " + entry + ": a when condition needs one of in, notIn, exists");
+    if (auto ic = c["ignoreCase"]; ic && !ic.IsNull()) {
+      cond.ignore_case = boolean(ic, file, entry + " when.ignoreCase");
+      if (c["exists"])
+        throw ConfigError(at(file, ic) + ": " + entry + ": ignoreCase goes with in or notIn, not with exists");
+      if (cond.ignore_case)
+        for (auto& v : cond.values) std::transform(v.begin(), v.end(), v.begin(), ::tolower);
+    }
     out.push_back(std::move(cond));
   }
   return out;
@@ -307,7 +314,14 @@ std::vector<LabelRule> parse_label_rules(const YAML::Node& n, const std::string&
   if (!n || n.IsNull()) return out;
   if (!n.IsSequence()) throw ConfigError(at(file, n) + ": " + entry + ": labelValues must be a list of rules");
   for (const auto& r : n) {
-    if (!r.IsMap()) throw ConfigError(at(file, r) + ": " + entry + ": a labelValues rule must be a mapping");
+    // A list in place of a rule is its rules, so that a YAML anchor can
+    // share a run of rules between metrics.
+    if (r.IsSequence()) {
+      for (auto& rule : parse_label_rules(r, file, entry, warnings)) out.push_back(std::move(rule));
+      continue;
+    }
+    if (!r.IsMap())
+      throw ConfigError(at(file, r) + ": " + entry + ": a labelValues rule must be a mapping (or a list of rules)");
     check_keys(r, {"label", "from", "lowercase", "sanitize", "map", "default", "ifPresent", "ifAbsent"}, file,
                entry + " labelValues", warnings);
     LabelRule rule;
@@ -480,14 +494,14 @@ std::vector<LookupSpec> parse_lookups(const YAML::Node& n, const std::string& fi
   if (!n.IsSequence())
     throw ConfigError(at(file, n) + ": " + entry + ": lookup must be a list of mappings, each with groupVersionKind");
   static const std::vector<std::string> known{"groupVersionKind", "resourcePlural", "namespace", "name",
-                                              "fieldSelector", "when", "labelsFromPath", "optional"};
+                                              "fieldSelector", "if", "when", "labelsFromPath", "optional"};
   for (const auto& l : n) {
     std::string w = entry + " lookup";
     if (!l.IsMap()) throw ConfigError(at(file, l) + ": " + w + ": each lookup must be a mapping with groupVersionKind");
     for (const auto& kv : l)
       if (std::find(known.begin(), known.end(), kv.first.Scalar()) == known.end())
         throw ConfigError(at(file, kv.first) + ": " + w + ": unknown key \"" + kv.first.Scalar() +
-                          "\" (a lookup has groupVersionKind, resourcePlural, namespace, name, fieldSelector, when, "
+                          "\" (a lookup has groupVersionKind, resourcePlural, namespace, name, fieldSelector, if, when, "
                           "labelsFromPath, optional)");
     LookupSpec spec;
     spec.where = at(file, l) + ": " + w;
@@ -531,6 +545,10 @@ std::vector<LookupSpec> parse_lookups(const YAML::Node& n, const std::string& fi
       spec.field_selector = scalar(fs, file, w + " fieldSelector");
       spec.selector = parse_field_selector(fs, spec.field_selector, file, w);
     }
+    spec.only_if = parse_when(l["if"], file, w + " if", warnings);
+    if (!spec.only_if.empty() && spec.name.empty())
+      throw ConfigError(at(file, l["if"]) + ": " + w + ": if without name (a lookup without name is the resource's "
+                        "one object, the same for every object)");
     spec.when = parse_when(l["when"], file, w, warnings);
     spec.labels = label_paths(l["labelsFromPath"], file, w + " labelsFromPath");
     sanitize_plain_keys(spec.labels);
@@ -763,10 +781,17 @@ MetricsConfig parse_metrics_config(const std::string& text, const std::string& f
         spec.aggregate = parse_aggregate(m["aggregate"], file, mentry, config.warnings);
         spec.lookups = parse_lookups(m["lookup"], file, mentry, config.warnings);
         if (auto v = m["valueFromLabel"]; v && !v.IsNull()) {
-          spec.value_from_label = scalar(v, file, mentry + " valueFromLabel");
-          if (!is_label_name(spec.value_from_label) || spec.value_from_label.starts_with("__"))
-            throw ConfigError(at(file, v) + ": " + mentry + ": valueFromLabel must be a label name, not \"" +
-                              spec.value_from_label + "\"");
+          // A label, or a list of labels whose values multiply.
+          auto names = v.IsSequence() ? string_list(v, file, mentry + " valueFromLabel")
+                                      : std::vector<std::string>{scalar(v, file, mentry + " valueFromLabel")};
+          if (names.empty())
+            throw ConfigError(at(file, v) + ": " + mentry + ": valueFromLabel is an empty list (want label names)");
+          for (const auto& name : names)
+            if (!is_label_name(name) || name.starts_with("__"))
+              throw ConfigError(at(file, v) + ": " + mentry +
+                                ": valueFromLabel must be a label name or a list of them, not \"" + name + "\"");
+          if (v.IsSequence()) spec.value_factors = std::move(names);
+          else spec.value_from_label = std::move(names.front());
         }
         parse_object_extensions(spec, m, file, mentry, config.warnings);
         check_transition(spec, m, file, mentry);
@@ -841,6 +866,7 @@ std::vector<std::string> fields_read(const ResourceSpec& resource) {
     for (const auto& l : m.lookups) {
       add({&l.namespace_path});
       for (const auto& p : l.name) m.for_each ? add({&m.for_each->path, &p}) : add({&p});
+      for (const auto& c : l.only_if) m.for_each ? add({&m.for_each->path, &c.path}) : add({&c.path});
     }
   }
   for (const auto& p : resource.looked_up_paths) add({&p});

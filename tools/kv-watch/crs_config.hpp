@@ -78,6 +78,7 @@ struct Condition {
   ValuePath path;
   Op op = Op::in;
   std::vector<std::string> values;
+  bool ignore_case = false;  // ignoreCase: in/notIn compare as strings.EqualFold (ASCII)
 };
 
 // labelValues: a label's value rewritten, in order: from another label,
@@ -171,6 +172,9 @@ struct LookupSpec {
   std::string plural;                // resourcePlural, may be empty
   ValuePath namespace_path;          // from the object; default [metadata, namespace]
   std::vector<ValuePath> name;       // alternatives, the first found wins; empty: a singleton
+  // if: the object (or forEach element) must meet these for the lookup to
+  // be made, so that a field of it can choose between lookups.
+  std::vector<Condition> only_if;
   std::vector<Condition> when;       // the other object counts only if it meets these
   // fieldSelector: sent to the server when the resource is watched for
   // lookups alone, and always tested on the cached objects.
@@ -194,6 +198,9 @@ struct MetricSpec {
   std::optional<Aggregation> aggregate;
   std::vector<LookupSpec> lookups;
   std::string value_from_label;  // valueFromLabel: the value is this label's, which is then dropped
+  // valueFromLabel as a list: the product of these labels' values, those
+  // absent or 0 left out (all of them dropped).
+  std::vector<std::string> value_factors;
   std::optional<Reduction> reduce;
   // otherwise: an object that does not meet `when` still makes its series,
   // with this value.

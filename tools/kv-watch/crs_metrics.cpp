@@ -289,9 +289,16 @@ bool conditions_hold(const std::vector<Condition>& when, element object) {
       case Condition::Op::not_in: {
         // Strings, the usual case, are compared as they are, without a copy.
         std::string_view text;
-        bool listed = v && (v->get(text) == simdjson::SUCCESS
-                                ? std::find(c.values.begin(), c.values.end(), text) != c.values.end()
-                                : std::find(c.values.begin(), c.values.end(), go_format_value(*v)) != c.values.end());
+        bool listed = false;
+        if (v && c.ignore_case) {  // the values were lower-cased when the config was loaded
+          std::string lowered = go_format_value(*v);
+          for (auto& ch : lowered) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+          listed = std::find(c.values.begin(), c.values.end(), lowered) != c.values.end();
+        } else if (v) {
+          listed = v->get(text) == simdjson::SUCCESS
+                       ? std::find(c.values.begin(), c.values.end(), text) != c.values.end()
+                       : std::find(c.values.begin(), c.values.end(), go_format_value(*v)) != c.values.end();
+        }
         if (listed != (c.op == Condition::Op::in)) return false;
         break;
       }
@@ -477,7 +484,8 @@ void object_series(const MetricSpec& metric, element object, std::vector<Series>
     ++kept;
   }
   out.resize(kept);
-  if (!metric.value_from_label.empty()) take_values_from_label(metric, out, first, errors);
+  if (!metric.value_from_label.empty() || !metric.value_factors.empty())
+    take_values_from_label(metric, out, first, errors);
 }
 
 bool meets_conditions(const MetricSpec& metric, element object) { return conditions_hold(metric.when, object); }

@@ -56,7 +56,9 @@ bool lookup_labels(const MetricSpec& metric, const ObjectLookup* lookups, elemen
   labels.clear();
   // Read in reverse so that an earlier lookup's label wins on a clash.
   for (auto l = metric.lookups.rbegin(); l != metric.lookups.rend(); ++l) {
-    auto other = lookups ? lookups->find(*l, object, from) : std::nullopt;
+    // `if` not met: the lookup is not made, its object is absent.
+    bool made = lookups && (l->only_if.empty() || meets_conditions(l->only_if, from));
+    auto other = made ? lookups->find(*l, object, from) : std::nullopt;
     if (!other) {
       if (!l->optional) return false;
       continue;
@@ -66,20 +68,53 @@ bool lookup_labels(const MetricSpec& metric, const ObjectLookup* lookups, elemen
   return true;
 }
 
+namespace {
+
+// One label's value as a series value; nullopt, with a message in
+// `errors`, when it does not convert.
+std::optional<double> label_value(const MetricSpec& metric, const std::string& label, const std::string& text,
+                                  std::vector<std::string>& errors) {
+  auto value = string_to_float64(text);
+  if (!value)
+    errors.push_back(metric.where + ": valueFromLabel " + label + ": strconv.ParseFloat: parsing \"" + text +
+                     "\": invalid syntax");
+  return value;
+}
+
+// valueFromLabel as a list: the product of the factors present and not 0
+// (KubeVirt counts vCPUs so, from cores, threads and sockets); nullopt
+// when there is none, or one does not convert.
+std::optional<double> label_product(const MetricSpec& metric, const LabelSet& labels,
+                                    std::vector<std::string>& errors) {
+  std::optional<double> product;
+  for (const auto& name : metric.value_factors) {
+    const std::string* text = labels.find(name);
+    if (!text) continue;
+    auto factor = label_value(metric, name, *text, errors);
+    if (!factor) return std::nullopt;
+    if (*factor != 0) product = product.value_or(1) * *factor;
+  }
+  return product;
+}
+
+}  // namespace
+
 void take_values_from_label(const MetricSpec& metric, std::vector<Series>& out, std::size_t first,
                             std::vector<std::string>& errors) {
   std::size_t kept = first;
   for (std::size_t i = first; i < out.size(); ++i) {
-    const std::string* text = out[i].labels.find(metric.value_from_label);
-    if (!text) continue;
-    auto value = string_to_float64(*text);
-    if (!value) {
-      errors.push_back(metric.where + ": valueFromLabel " + metric.value_from_label + ": strconv.ParseFloat: parsing \"" +
-                       *text + "\": invalid syntax");
-      continue;
+    std::optional<double> value;
+    if (metric.value_factors.empty()) {
+      const std::string* text = out[i].labels.find(metric.value_from_label);
+      if (!text) continue;
+      value = label_value(metric, metric.value_from_label, *text, errors);
+    } else {
+      value = label_product(metric, out[i].labels, errors);
     }
+    if (!value) continue;
     out[i].value = *value;
     out[i].labels.erase(metric.value_from_label);
+    for (const auto& name : metric.value_factors) out[i].labels.erase(name);
     if (kept != i) out[kept] = std::move(out[i]);
     ++kept;
   }

@@ -50,9 +50,10 @@ bool lookup_labels(const MetricSpec& metric, const ObjectLookup* lookups, simdjs
                    simdjson::dom::element from, LabelSet& labels);
 
 // valueFromLabel: each series of out[first..] takes its value from that
-// label (converted as a gauge value), which it then goes without; a series
-// without the label is left out, one whose label does not convert too,
-// with a message in `errors`.
+// label (converted as a gauge value), or the product of those of a list
+// (those absent or 0 left out), which it then goes without; a series
+// without the label (or any factor) is left out, one whose label does not
+// convert too, with a message in `errors`.
 void take_values_from_label(const MetricSpec& metric, std::vector<Series>& out, std::size_t first,
                             std::vector<std::string>& errors);
 

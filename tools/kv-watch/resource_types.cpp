@@ -35,6 +35,17 @@ constexpr Builtin kBuiltins[] = {
     {"kubevirt.io", "v1", "kubevirts", "KubeVirt", true, "kubevirt", {"kv", "kvs"}},
     {"snapshot.kubevirt.io", "v1beta1", "virtualmachinesnapshots", "VirtualMachineSnapshot", true,
      "virtualmachinesnapshot", {"vmsnapshot", "vmsnapshots"}},
+    // What an instancetype and a preference are read from (KubeVirt's VM
+    // resource requests): the revisions a VM names, else the live objects.
+    {"apps", "v1", "controllerrevisions", "ControllerRevision", true, "controllerrevision", {}},
+    {"instancetype.kubevirt.io", "v1beta1", "virtualmachineinstancetypes", "VirtualMachineInstancetype", true,
+     "virtualmachineinstancetype", {"vminstancetype", "vminstancetypes", "vmf"}},
+    {"instancetype.kubevirt.io", "v1beta1", "virtualmachineclusterinstancetypes", "VirtualMachineClusterInstancetype",
+     false, "virtualmachineclusterinstancetype", {"vmclusterinstancetype", "vmclusterinstancetypes", "vmcf"}},
+    {"instancetype.kubevirt.io", "v1beta1", "virtualmachinepreferences", "VirtualMachinePreference", true,
+     "virtualmachinepreference", {"vmpref", "vmprefs", "vmp"}},
+    {"instancetype.kubevirt.io", "v1beta1", "virtualmachineclusterpreferences", "VirtualMachineClusterPreference",
+     false, "virtualmachineclusterpreference", {"vmcp", "vmcps"}},
 };
 
 ResourceType to_type(const Builtin& b) {
