@@ -157,8 +157,7 @@ lint: doccheck shellcheck
 # Every shell script of the repository: *.bash, *.bats, and the files whose
 # first line runs bash or sh; SHELLCHECK_TODO lists those with findings
 # when this check came, for their owners to fix and strike off.
-SHELLCHECK_TODO := tests/e2e-kv-domstats-guest.bats tests/e2e-kv-domstats.bats \
-                   tests/e2e-kv-watch.bats tests/kv-promfmt-http.bats tests/kv-promfmt-otlp.bats
+SHELLCHECK_TODO := tests/e2e-kv-watch.bats
 shellcheck:
 	@scripts=$$(find . \( -path ./.git -o -path ./$(BUILD) -o -path ./build \) -prune -o -type f -print | sed 's|^\./||' | sort | \
 	  while read -r f; do \

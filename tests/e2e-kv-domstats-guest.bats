@@ -37,7 +37,8 @@ setup() {
 }
 
 teardown() {
-  [ -n "${DOMSTATS_PID:-}" ] && kill "$DOMSTATS_PID" 2>/dev/null || true
+  if [ -n "${DOMSTATS_PID:-}" ]; then kill "$DOMSTATS_PID" 2>/dev/null || true; fi
+  # shellcheck disable=SC2016 # the guest's shell expands $(pidof qemu-ga)
   libvirt_guest_console "$E2E_TMP/g" default_guest1 'kill -CONT $(pidof qemu-ga)'
   common_teardown
 }
@@ -136,10 +137,11 @@ PY
   # Their domain stats are all there.
   grep -q "^kubevirt_vmi_cpu_usage_seconds_total{$l2} " "$TEST_TMP/out.prom"
   grep -q "^kubevirt_vmi_memory_domain_bytes{$lp} " "$TEST_TMP/out.prom"
-  ! grep -q "^kubevirt_vmi_filesystem_.*$l2" "$TEST_TMP/out.prom"
+  run ! grep -q "^kubevirt_vmi_filesystem_.*$l2" "$TEST_TMP/out.prom"
 }
 
 @test "kv-domstats --guest-agent: a frozen agent holds --once up for its own timeout only, and is reported" {
+  # shellcheck disable=SC2016 # the guest's shell expands $(pidof qemu-ga)
   libvirt_guest_console "$E2E_TMP/g" default_guest1 'kill -STOP $(pidof qemu-ga)'
   local t0 t1
   t0="$(date +%s%N)"
@@ -162,6 +164,7 @@ PY
     --guest-agent-interval 1s --node node01 >"$TEST_TMP/stream.ndjson" 2>"$TEST_TMP/err" &
   DOMSTATS_PID=$!
   wait_for 100 grep -q '"kubevirt_vmi_filesystem_used_bytes".*"guest1"' "$TEST_TMP/stream.ndjson"
+  # shellcheck disable=SC2016 # the guest's shell expands $(pidof qemu-ga)
   libvirt_guest_console "$E2E_TMP/g" default_guest1 'kill -STOP $(pidof qemu-ga)'
   wait_for 200 grep -q '"kv_domstats_guest_agent_errors_total".*"guest1".*"timeout"' "$TEST_TMP/stream.ndjson"
   local frozen
@@ -171,6 +174,7 @@ PY
   local thawed thawed_line
   thawed="$(grep -c '"end"' "$TEST_TMP/stream.ndjson")"
   thawed_line="$(wc -l <"$TEST_TMP/stream.ndjson")"
+  # shellcheck disable=SC2016 # the guest's shell expands $(pidof qemu-ga)
   libvirt_guest_console "$E2E_TMP/g" default_guest1 'kill -CONT $(pidof qemu-ga)'
   wait_for 200 bash -c "tail -n +$thawed_line '$TEST_TMP/stream.ndjson' | grep -q '\"kv_domstats_guest_agent_up\".*\"guest1\".*\"value\":1'"
   kill "$DOMSTATS_PID"

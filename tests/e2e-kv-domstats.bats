@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# shellcheck disable=SC2154 # bats: run --separate-stderr sets $stderr
 # kv-domstats end to end against private libvirtd instances with real QEMU
 # domains (TCG, paused): the values, the labels, a stuck VM, a daemon that
 # restarts, sockets that come and go, and sources that fail.
@@ -43,8 +44,8 @@ setup() {
 teardown() {
   local pid
   for pid in $(libvirt_qemu_pid "$E2E_TMP/a" default_vm2); do kill -CONT "$pid" 2>/dev/null || true; done
-  [ -n "${DOMSTATS_PID:-}" ] && kill "$DOMSTATS_PID" 2>/dev/null || true
-  [ -n "${SILENT_PID:-}" ] && kill "$SILENT_PID" 2>/dev/null || true
+  if [ -n "${DOMSTATS_PID:-}" ]; then kill "$DOMSTATS_PID" 2>/dev/null || true; fi
+  if [ -n "${SILENT_PID:-}" ]; then kill "$SILENT_PID" 2>/dev/null || true; fi
   common_teardown
 }
 
@@ -74,7 +75,8 @@ series_value() {  # file 'name{labels}'
 @test "kv-domstats: values equal virsh domstats for the same domains (counters may only advance)" {
   virsh -c "$URI_A" domstats --cpu-total --balloon --vcpu --interface --block default_vm1 >"$TEST_TMP/virsh.txt"
   kv-domstats --uri "$URI_A" --once --no-self-metrics | kv-promfmt >"$TEST_TMP/out.prom"
-  local l='name="vm1",namespace="default",node="'"$(hostname)"'"'
+  local l
+  l='name="vm1",namespace="default",node="'"$(hostname)"'"'
   v() { sed -n "s/^ *$1=//p" "$TEST_TMP/virsh.txt"; }
   # Gauges: equal.
   [ "$(series_value "$TEST_TMP/out.prom" "kubevirt_vmi_memory_domain_bytes{$l}")" = "$(($(v balloon.current) * 1024))" ]
@@ -127,7 +129,7 @@ PY
   grep -q '^kv_domstats_domain_stale{name="vm1",.*} 0$' "$TEST_TMP/third.prom"
   grep -q 'a read has not returned within 1s' "$TEST_TMP/err"
   local last
-  last="$(ls "$TEST_TMP"/snap.*.ndjson | sort -t. -k2 -n | tail -n 2 | head -n 1)"
+  last="$TEST_TMP/$(find "$TEST_TMP" -maxdepth 1 -name 'snap.*.ndjson' -printf '%f\n' | sort -t. -k2 -n | tail -n 2 | head -n 1)"
   kv-promfmt "$last" >"$TEST_TMP/last.prom"
   grep -q '^kv_domstats_source_stuck{source=".*"} 0$' "$TEST_TMP/last.prom"
   grep -q '^kubevirt_vmi_memory_resident_bytes{name="vm2",' "$TEST_TMP/last.prom"
@@ -172,7 +174,7 @@ PY
   awk '/"end"/ {last = buf; buf = ""; next} {buf = buf $0 "\n"} END {printf "%s", last}' \
     "$TEST_TMP/stream.ndjson" >"$TEST_TMP/last.ndjson"
   grep -q 'name":"vm1"' "$TEST_TMP/last.ndjson"
-  ! grep -q 'name":"vm3"' "$TEST_TMP/last.ndjson"
+  run ! grep -q 'name":"vm3"' "$TEST_TMP/last.ndjson"
 }
 
 @test "kv-domstats: an unreachable URI and a silent socket are reported; the good source still flows" {

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# shellcheck disable=SC2030,SC2031,SC2153,SC2154 # bats: each @test runs in a subshell; PROMFMT_IN comes from start_promfmt_server (helpers/common), $stderr from run
 # kv-promfmt --listen: content negotiation, gzip, health and readiness,
 # rendering once per snapshot, end of input, and a load run.
 
@@ -116,8 +117,7 @@ wait_ready() { wait_for 50 curl -sf "$(url /readyz)"; }
   start_promfmt_server --log-level debug
   feed 5
   wait_ready
-  local i
-  for i in $(seq 20); do
+  for _ in $(seq 20); do
     curl -s -o /dev/null "$(url /metrics)"
     curl -s -o /dev/null -H 'Accept-Encoding: gzip' -H 'Accept: application/openmetrics-text' "$(url /metrics)"
   done

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# shellcheck disable=SC2153,SC2154 # bats: PROMFMT_IN comes from start_promfmt_server (helpers/common), $stderr from run
 # kv-promfmt and OTLP: --format otlp-json, and pushes to a test collector
 # (tests/helpers/otlp-receiver.js) that decodes every request with the
 # official OTLP definitions and is strict about the encoding. Faults come
@@ -163,18 +164,18 @@ EOF
   assert_output '1
 {"name":"kv-promfmt"}'
   local m="$r.scopeMetrics[0].metrics"
-  run jq -c "[$m[].name]" "$RECEIVER_LOG"
+  run jq -c "[${m}[].name]" "$RECEIVER_LOG"
   assert_output '["kubevirt_vmi_cpu_usage_seconds_total","kubevirt_vmi_memory_resident_bytes","kv_test_untyped"]'
   # A counter: a monotonic cumulative Sum, starting at its first point's time.
-  run jq -c "$m[0] | [.description, .unit, .sum.aggregationTemporality, .sum.isMonotonic, .metadata]" "$RECEIVER_LOG"
+  run jq -c "${m}[0] | [.description, .unit, .sum.aggregationTemporality, .sum.isMonotonic, .metadata]" "$RECEIVER_LOG"
   assert_output '["CPU time.","s",2,true,[{"key":"prometheus.type","value":{"stringValue":"counter"}}]]'
-  run jq -c "$m[0].sum.dataPoints" "$RECEIVER_LOG"
+  run jq -c "${m}[0].sum.dataPoints" "$RECEIVER_LOG"
   assert_output '[{"startTimeUnixNano":"1763855990123000000","timeUnixNano":"1763855990123000000","asDouble":12.5,"attributes":[{"key":"name","value":{"stringValue":"vm1"}},{"key":"namespace","value":{"stringValue":"ns1"}}]}]'
   # A gauge: no start time; no sample timestamp, so the time of the snapshot.
-  run jq -c "$m[1] | [.unit, (.gauge.dataPoints[0] | .startTimeUnixNano, .timeUnixNano, .asDouble)]" "$RECEIVER_LOG"
+  run jq -c "${m}[1] | [.unit, (.gauge.dataPoints[0] | .startTimeUnixNano, .timeUnixNano, .asDouble)]" "$RECEIVER_LOG"
   assert_output '["By",null,"1763856000000000000",4096]'
   # Untyped: a Gauge too, "unknown" to Prometheus; +Inf as the JSON mapping writes it.
-  run jq -c "$m[2] | [has(\"sum\"), .metadata[0].value.stringValue, .gauge.dataPoints[0].asDouble]" "$RECEIVER_LOG"
+  run jq -c "${m}[2] | [has(\"sum\"), .metadata[0].value.stringValue, .gauge.dataPoints[0].asDouble]" "$RECEIVER_LOG"
   assert_output '[false,"unknown","Infinity"]'
 }
 
@@ -214,7 +215,7 @@ EOF
   assert_file_equals "$TEST_TMP/want" "$TEST_TMP/got"
   # What the official definitions decoded from the protobuf of the first snapshot.
   local m='.request.resourceMetrics[0].scopeMetrics[0].metrics'
-  run jq -c "select(.seq == 1) | $m[] | [.name, .unit, .histogram.aggregationTemporality,
+  run jq -c "select(.seq == 1) | ${m}[] | [.name, .unit, .histogram.aggregationTemporality,
     (.histogram.dataPoints[] | [.count, .sum, .bucketCounts, .explicitBounds, .startTimeUnixNano == .timeUnixNano])]" "$RECEIVER_LOG"
   assert_output '["kv_test_delta_celsius","Cel",2,["2",null,["1","0","1"],[-1,1],true]]
 ["kv_test_wait_seconds","s",2,["3",4.25,["1","1","1"],[0.5,1],true],["2",7,["0","0","2"],[0.5,1],true]]'
@@ -271,12 +272,13 @@ application/json'
 }
 
 @test "usage errors: OTLP options without a push, malformed URLs, headers and resources" {
-  local args
+  local args argv
   for args in "--otlp-header a=b" "--otlp-timeout 1s" "--otlp-queue-size 3" \
               "--otlp-resource a=b" "--otlp-endpoint ftp://x/" "--otlp-endpoint localhost:4318" \
               "--otlp --otlp-header bad" "--otlp --otlp-header a:b=c" "--otlp --otlp-resource =x" \
               "--otlp --otlp-timeout soon" "--otlp --otlp-protocol grpc" "--otlp --otlp-queue-size 0"; do
-    run --separate-stderr kv-promfmt $args </dev/null
+    read -ra argv <<<"$args"
+    run --separate-stderr kv-promfmt "${argv[@]}" </dev/null
     [ "$status" -eq 2 ] || flunk "kv-promfmt $args: status $status, $stderr"
     [[ "$stderr" == *"Try 'kv-promfmt --help'"* ]] || flunk "kv-promfmt $args: $stderr"
   done
