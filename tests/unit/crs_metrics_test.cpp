@@ -65,6 +65,13 @@ TEST(CrsLabelSet, AddAllMergesInOrderAndKeepsItsOwnValues) {
   EXPECT_EQ(text, "Z _x a ab ");
 }
 
+TEST(CrsLabelSet, EraseNamedRemovesThoseNamesWhateverTheirValues) {
+  LabelSet l{{"_a", "1"}, {"_b", ""}, {"name", "vm"}};
+  std::vector<std::string> names{"_b", "_a", "missing"};
+  l.erase_named(names);
+  EXPECT_EQ(l, (LabelSet{{"name", "vm"}}));
+}
+
 TEST(CrsLabelSet, EraseEmptiedRemovesOnlyTheLabelsNamedThatWereEmptied) {
   LabelSet l{{"_helper", "x"}, {"kept_empty", ""}, {"name", "vm"}, {"refilled", "y"}};
   l.empty_value("_helper");

@@ -660,12 +660,59 @@ void parse_object_extensions(MetricSpec& spec, const YAML::Node& m, const std::s
   }
 }
 
+// valueFromLabel: a label, or a list of labels whose values multiply.
+void parse_value_from_label(const YAML::Node& v, const std::string& file, const std::string& entry,
+                            std::string& single, std::vector<std::string>& factors) {
+  if (!v || v.IsNull()) return;
+  auto names = v.IsSequence() ? string_list(v, file, entry + " valueFromLabel")
+                              : std::vector<std::string>{scalar(v, file, entry + " valueFromLabel")};
+  if (names.empty())
+    throw ConfigError(at(file, v) + ": " + entry + ": valueFromLabel is an empty list (want label names)");
+  for (const auto& name : names)
+    if (!is_label_name(name) || name.starts_with("__"))
+      throw ConfigError(at(file, v) + ": " + entry + ": valueFromLabel must be a label name or a list of them, not \"" +
+                        name + "\"");
+  if (v.IsSequence()) factors = std::move(names);
+  else single = std::move(names.front());
+}
+
+// A list of label names (dropLabels).
+std::vector<std::string> label_names(const YAML::Node& n, const std::string& file, const std::string& what) {
+  if (!n || n.IsNull()) return {};
+  auto names = string_list(n, file, what);
+  for (const auto& name : names)
+    if (!is_label_name(name)) throw ConfigError(at(file, n) + ": " + what + ": \"" + name + "\" is not a label name");
+  return names;
+}
+
+std::vector<Variant> parse_variants(const YAML::Node& n, const std::string& file, const std::string& entry,
+                                    std::vector<std::string>& warnings) {
+  if (!n || n.IsNull()) return {};
+  if (!n.IsSequence() || n.size() == 0)
+    throw ConfigError(at(file, n) + ": " + entry +
+                      ": variants must be a list of {commonLabels, labelValues, valueFromLabel} mappings");
+  std::vector<Variant> out;
+  for (const auto& v : n) {
+    const std::string w = entry + " variants[" + std::to_string(out.size()) + "]";
+    if (!v.IsMap()) throw ConfigError(at(file, v) + ": " + w + " must be a mapping of commonLabels, labelValues, valueFromLabel");
+    check_keys(v, {"commonLabels", "labelValues", "valueFromLabel"}, file, w, warnings);
+    Variant variant;
+    variant.common_labels = string_map(v["commonLabels"], file, w + " commonLabels");
+    for (const auto& [k, _] : variant.common_labels)
+      if (!is_label_name(k)) throw ConfigError(at(file, v) + ": " + w + ": commonLabels: \"" + k + "\" is not a label name");
+    variant.label_rules = parse_label_rules(v["labelValues"], file, w, warnings);
+    parse_value_from_label(v["valueFromLabel"], file, w, variant.value_from_label, variant.value_factors);
+    out.push_back(std::move(variant));
+  }
+  return out;
+}
+
 // What a Transition metric cannot have: its series are histograms of
 // changes, not of objects.
 void check_transition(const MetricSpec& spec, const YAML::Node& m, const std::string& file, const std::string& entry) {
   if (spec.each.type != EachType::transition) return;
   for (const char* key : {"forEach", "labelsFromMap", "aggregate", "lookup", "valueFromLabel", "reduce", "otherwise",
-                          "sampleType"})
+                          "sampleType", "variants", "dropLabels"})
     if (m[key] && !m[key].IsNull())
       throw ConfigError(at(file, m[key]) + ": " + entry + ": " + key + " cannot be used with type Transition");
   for (const auto& [name, _] : spec.labels)
@@ -757,7 +804,7 @@ MetricsConfig parse_metrics_config(const std::string& text, const std::string& f
         std::string mentry = entry + " metric \"" + name + "\"";
         check_keys(m, {"name", "help", "each", "commonLabels", "labelsFromPath", "errorLogV", "when", "labelValues",
                        "aggregate", "forEach", "labelsFromMap", "lookup", "valueFromLabel", "reduce", "otherwise",
-                       "sampleType"},
+                       "sampleType", "variants", "dropLabels"},
                    file, mentry, config.warnings);
         MetricSpec spec;
         spec.name = prefix.empty() ? name : prefix + "_" + name;
@@ -780,19 +827,12 @@ MetricsConfig parse_metrics_config(const std::string& text, const std::string& f
         spec.label_rules = parse_label_rules(m["labelValues"], file, mentry, config.warnings);
         spec.aggregate = parse_aggregate(m["aggregate"], file, mentry, config.warnings);
         spec.lookups = parse_lookups(m["lookup"], file, mentry, config.warnings);
-        if (auto v = m["valueFromLabel"]; v && !v.IsNull()) {
-          // A label, or a list of labels whose values multiply.
-          auto names = v.IsSequence() ? string_list(v, file, mentry + " valueFromLabel")
-                                      : std::vector<std::string>{scalar(v, file, mentry + " valueFromLabel")};
-          if (names.empty())
-            throw ConfigError(at(file, v) + ": " + mentry + ": valueFromLabel is an empty list (want label names)");
-          for (const auto& name : names)
-            if (!is_label_name(name) || name.starts_with("__"))
-              throw ConfigError(at(file, v) + ": " + mentry +
-                                ": valueFromLabel must be a label name or a list of them, not \"" + name + "\"");
-          if (v.IsSequence()) spec.value_factors = std::move(names);
-          else spec.value_from_label = std::move(names.front());
-        }
+        parse_value_from_label(m["valueFromLabel"], file, mentry, spec.value_from_label, spec.value_factors);
+        spec.variants = parse_variants(m["variants"], file, mentry, config.warnings);
+        if (!spec.variants.empty() && (!spec.value_from_label.empty() || !spec.value_factors.empty()))
+          throw ConfigError(at(file, m["valueFromLabel"]) + ": " + mentry +
+                            ": valueFromLabel cannot be used with variants (each variant has its own)");
+        spec.drop_labels = label_names(m["dropLabels"], file, mentry + " dropLabels");
         parse_object_extensions(spec, m, file, mentry, config.warnings);
         check_transition(spec, m, file, mentry);
         res.metrics.push_back(std::move(spec));

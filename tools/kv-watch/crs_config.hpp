@@ -185,6 +185,17 @@ struct LookupSpec {
   std::string where;                 // "FILE:LINE: metric NAME lookup", for messages
 };
 
+// variants: each series a metric makes becomes one series per variant,
+// with the variant's commonLabels set (replacing), its labelValues applied
+// and its value from its valueFromLabel, so that work shared by several
+// series of an object (lookups, long runs of rules) is done once.
+struct Variant {
+  std::map<std::string, std::string> common_labels;
+  std::vector<LabelRule> label_rules;
+  std::string value_from_label;
+  std::vector<std::string> value_factors;
+};
+
 struct MetricSpec {
   std::string name;  // with the prefix
   std::string help;
@@ -201,6 +212,8 @@ struct MetricSpec {
   // valueFromLabel as a list: the product of these labels' values, those
   // absent or 0 left out (all of them dropped).
   std::vector<std::string> value_factors;
+  std::vector<Variant> variants;
+  std::vector<std::string> drop_labels;  // dropLabels: left out of every series, last
   std::optional<Reduction> reduce;
   // otherwise: an object that does not meet `when` still makes its series,
   // with this value.

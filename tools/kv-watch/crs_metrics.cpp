@@ -84,6 +84,12 @@ void LabelSet::empty_value(std::string_view name) {
   if (it != items_.end() && it->first == name) it->second.clear();
 }
 
+void LabelSet::erase_named(std::span<const std::string> names) {
+  std::erase_if(items_, [&](const value_type& item) {
+    return std::find(names.begin(), names.end(), item.first) != names.end();
+  });
+}
+
 void LabelSet::erase_emptied(std::span<const std::string_view> names) {
   std::erase_if(items_, [&](const value_type& item) {
     return item.second.empty() && std::find(names.begin(), names.end(), item.first) != names.end();
@@ -409,6 +415,27 @@ void add_map_labels(const MapLabels& m, element object, Labels& out) {
   for (std::size_t i = 0; i < names.size(); ++i) out.set(names[i], go_format_value(fields[i].second));
 }
 
+// variants: out[first..] replaced by one series per variant of each, in
+// variant order.
+void make_variants(const MetricSpec& metric, std::vector<Series>& out, std::size_t first,
+                   std::vector<std::string>& errors) {
+  thread_local std::vector<Series> made;
+  made.clear();
+  for (const Variant& v : metric.variants) {
+    std::size_t begin = made.size();
+    for (std::size_t i = first; i < out.size(); ++i) {
+      Series s = out[i];
+      for (const auto& [k, value] : v.common_labels) s.labels.set(k, value);
+      apply_label_rules(v.label_rules, s.labels);
+      made.push_back(std::move(s));
+    }
+    if (!v.value_from_label.empty() || !v.value_factors.empty())
+      take_values_from_label(metric.where, v.value_from_label, v.value_factors, made, begin, errors);
+  }
+  out.resize(first);
+  std::move(made.begin(), made.end(), std::back_inserter(out));
+}
+
 }  // namespace
 
 void object_series(const MetricSpec& metric, element object, std::vector<Series>& out,
@@ -484,8 +511,13 @@ void object_series(const MetricSpec& metric, element object, std::vector<Series>
     ++kept;
   }
   out.resize(kept);
-  if (!metric.value_from_label.empty() || !metric.value_factors.empty())
+  if (!metric.variants.empty()) {
+    make_variants(metric, out, first, errors);
+  } else if (!metric.value_from_label.empty() || !metric.value_factors.empty()) {
     take_values_from_label(metric, out, first, errors);
+  }
+  if (!metric.drop_labels.empty())
+    for (std::size_t i = first; i < out.size(); ++i) out[i].labels.erase_named(metric.drop_labels);
 }
 
 bool meets_conditions(const MetricSpec& metric, element object) { return conditions_hold(metric.when, object); }

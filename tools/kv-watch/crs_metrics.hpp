@@ -39,6 +39,8 @@ class LabelSet {
   // labels after them every time.
   void empty_value(std::string_view name);
   void erase_emptied(std::span<const std::string_view> names);
+  // Erases every label named in `names`, in one pass.
+  void erase_named(std::span<const std::string> names);
 
   void reserve(std::size_t n) { items_.reserve(n); }
   void clear() { items_.clear(); }

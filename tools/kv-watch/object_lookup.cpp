@@ -72,11 +72,11 @@ namespace {
 
 // One label's value as a series value; nullopt, with a message in
 // `errors`, when it does not convert.
-std::optional<double> label_value(const MetricSpec& metric, const std::string& label, const std::string& text,
+std::optional<double> label_value(const std::string& where, const std::string& label, const std::string& text,
                                   std::vector<std::string>& errors) {
   auto value = string_to_float64(text);
   if (!value)
-    errors.push_back(metric.where + ": valueFromLabel " + label + ": strconv.ParseFloat: parsing \"" + text +
+    errors.push_back(where + ": valueFromLabel " + label + ": strconv.ParseFloat: parsing \"" + text +
                      "\": invalid syntax");
   return value;
 }
@@ -84,13 +84,13 @@ std::optional<double> label_value(const MetricSpec& metric, const std::string& l
 // valueFromLabel as a list: the product of the factors present and not 0
 // (KubeVirt counts vCPUs so, from cores, threads and sockets); nullopt
 // when there is none, or one does not convert.
-std::optional<double> label_product(const MetricSpec& metric, const LabelSet& labels,
-                                    std::vector<std::string>& errors) {
+std::optional<double> label_product(const std::string& where, const std::vector<std::string>& factors,
+                                    const LabelSet& labels, std::vector<std::string>& errors) {
   std::optional<double> product;
-  for (const auto& name : metric.value_factors) {
+  for (const auto& name : factors) {
     const std::string* text = labels.find(name);
     if (!text) continue;
-    auto factor = label_value(metric, name, *text, errors);
+    auto factor = label_value(where, name, *text, errors);
     if (!factor) return std::nullopt;
     if (*factor != 0) product = product.value_or(1) * *factor;
   }
@@ -99,26 +99,32 @@ std::optional<double> label_product(const MetricSpec& metric, const LabelSet& la
 
 }  // namespace
 
-void take_values_from_label(const MetricSpec& metric, std::vector<Series>& out, std::size_t first,
-                            std::vector<std::string>& errors) {
+void take_values_from_label(const std::string& where, const std::string& value_from_label,
+                            const std::vector<std::string>& value_factors, std::vector<Series>& out,
+                            std::size_t first, std::vector<std::string>& errors) {
   std::size_t kept = first;
   for (std::size_t i = first; i < out.size(); ++i) {
     std::optional<double> value;
-    if (metric.value_factors.empty()) {
-      const std::string* text = out[i].labels.find(metric.value_from_label);
+    if (value_factors.empty()) {
+      const std::string* text = out[i].labels.find(value_from_label);
       if (!text) continue;
-      value = label_value(metric, metric.value_from_label, *text, errors);
+      value = label_value(where, value_from_label, *text, errors);
     } else {
-      value = label_product(metric, out[i].labels, errors);
+      value = label_product(where, value_factors, out[i].labels, errors);
     }
     if (!value) continue;
     out[i].value = *value;
-    out[i].labels.erase(metric.value_from_label);
-    for (const auto& name : metric.value_factors) out[i].labels.erase(name);
+    out[i].labels.erase(value_from_label);
+    for (const auto& name : value_factors) out[i].labels.erase(name);
     if (kept != i) out[kept] = std::move(out[i]);
     ++kept;
   }
   out.resize(kept);
+}
+
+void take_values_from_label(const MetricSpec& metric, std::vector<Series>& out, std::size_t first,
+                            std::vector<std::string>& errors) {
+  take_values_from_label(metric.where, metric.value_from_label, metric.value_factors, out, first, errors);
 }
 
 }  // namespace crs

@@ -56,6 +56,10 @@ bool lookup_labels(const MetricSpec& metric, const ObjectLookup* lookups, simdjs
 // convert too, with a message in `errors`.
 void take_values_from_label(const MetricSpec& metric, std::vector<Series>& out, std::size_t first,
                             std::vector<std::string>& errors);
+// The same with a variant's valueFromLabel; `where` names the metric in messages.
+void take_values_from_label(const std::string& where, const std::string& value_from_label,
+                            const std::vector<std::string>& value_factors, std::vector<Series>& out,
+                            std::size_t first, std::vector<std::string>& errors);
 
 }  // namespace crs
 
