@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "crs_test_support.hpp"
+#include "lookup_test_support.hpp"
 #include "kv-watch/config_metrics.hpp"
 #include "kv-watch/crs_config.hpp"
 #include "kv-watch/crs_metrics.hpp"
@@ -45,27 +46,16 @@ const char* config_text = R"(spec:
       valueFromLabel: _guest
 )";
 
-struct Fixture {
-  crs::MetricsConfig config = crs::parse_metrics_config(config_text, "test.yaml");
-  std::vector<ConfiguredResource> resources;
-  std::vector<std::unique_ptr<ObjectCache>> owned;
-  std::vector<std::vector<const ObjectCache*>> caches;
-  simdjson::dom::parser parser;
-
-  Fixture() {
-    for (const auto& spec : config.resources) {
-      bool cluster = spec.kind == "VirtualMachineClusterInstancetype";
-      std::string plural = spec.kind == "VirtualMachine" ? "virtualmachines"
-                           : cluster                     ? "virtualmachineclusterinstancetypes"
-                                                         : "virtualmachineinstancetypes";
-      resources.push_back({&spec, ResourceType{spec.group, spec.version, plural, spec.kind, !cluster}});
-      owned.push_back(std::make_unique<ObjectCache>(FieldSelection(crs::fields_read(spec))));
-      caches.push_back({owned.back().get()});
-    }
+struct Fixture : support::CachedConfig {
+  Fixture()
+      : CachedConfig(config_text, [](const std::string& kind) -> std::pair<std::string, bool> {
+          if (kind == "VirtualMachine") return {"virtualmachines", true};
+          if (kind == "VirtualMachineClusterInstancetype") return {"virtualmachineclusterinstancetypes", false};
+          return {"virtualmachineinstancetypes", true};
+        }) {
     add(1, R"({"metadata":{"name":"m","namespace":"ns1"},"spec":{"memory":{"guest":"1Gi"}}})");
     add(2, R"({"metadata":{"name":"m"},"spec":{"memory":{"guest":"2Gi"}}})");
   }
-  void add(std::size_t r, const std::string& json) { owned.at(r)->upsert(parser.parse(json).value()); }
 
   std::string series(const std::string& vm) {
     LookupTables tables;

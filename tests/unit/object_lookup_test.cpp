@@ -11,6 +11,7 @@
 #include "kv-watch/crs_metrics.hpp"
 #include "kv-watch/object_cache.hpp"
 #include "kv-watch/object_lookup.hpp"
+#include "lookup_test_support.hpp"
 
 namespace kv::watch {
 namespace {
@@ -40,23 +41,13 @@ const char* config_text = R"(spec:
       labelValues: [{label: strategy, default: None}]
 )";
 
-struct Fixture {
-  crs::MetricsConfig config = crs::parse_metrics_config(config_text, "test.yaml");
-  std::vector<ConfiguredResource> resources;
-  std::vector<std::unique_ptr<ObjectCache>> owned;
-  std::vector<std::vector<const ObjectCache*>> caches;
-  simdjson::dom::parser parser;
-
-  Fixture() {
-    for (const auto& spec : config.resources) {
-      std::string plural = spec.kind == "VirtualMachine" ? "virtualmachines"
-                           : spec.kind == "KubeVirt"     ? "kubevirts"
-                                                         : "persistentvolumeclaims";
-      resources.push_back({&spec, ResourceType{spec.group, spec.version, plural, spec.kind, true}});
-      owned.push_back(std::make_unique<ObjectCache>(FieldSelection(crs::fields_read(spec))));
-      caches.push_back({owned.back().get()});
-    }
-  }
+struct Fixture : support::CachedConfig {
+  Fixture()
+      : CachedConfig(config_text, [](const std::string& kind) -> std::pair<std::string, bool> {
+          if (kind == "VirtualMachine") return {"virtualmachines", true};
+          if (kind == "KubeVirt") return {"kubevirts", true};
+          return {"persistentvolumeclaims", true};
+        }) {}
   ObjectCache& cache(const std::string& kind) {
     for (std::size_t i = 0; i < resources.size(); ++i)
       if (resources[i].spec->kind == kind) return *owned[i];
