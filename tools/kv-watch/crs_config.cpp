@@ -87,6 +87,20 @@ bool boolean(const YAML::Node& n, const std::string& file, const std::string& wh
   return v;
 }
 
+// A list of paths ([[a, b], [c]]), none empty: `where` starts the messages
+// about an element ("FILE:LINE: " then where, ": ", then `each_must` or
+// "an empty path"), `what` names it for path_of.
+std::vector<ValuePath> path_list(const YAML::Node& list, const std::string& file, const std::string& where,
+                                 const std::string& what, const char* each_must) {
+  std::vector<ValuePath> out;
+  for (const auto& p : list) {
+    if (!p.IsSequence()) throw ConfigError(at(file, p) + ": " + where + ": " + each_must);
+    out.push_back(path_of(p, file, what));
+    if (out.back().empty()) throw ConfigError(at(file, p) + ": " + where + ": an empty path");
+  }
+  return out;
+}
+
 bool is_label_name(const std::string& s) {
   if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
   return std::all_of(s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
@@ -386,12 +400,8 @@ std::optional<MapLabels> parse_map_labels(const YAML::Node& n, const std::string
   // A path, or a list of paths whose maps are merged (as lookup's name).
   auto path = n["path"];
   if (path && path.IsSequence() && path.size() > 0 && path[0].IsSequence()) {
-    for (const auto& p : path) {
-      if (!p.IsSequence())
-        throw ConfigError(at(file, p) + ": " + w + ".path: each of several paths must be a path, like [metadata, labels]");
-      m.paths.push_back(path_of(p, file, w + ".path"));
-      if (m.paths.back().empty()) throw ConfigError(at(file, p) + ": " + w + ".path: an empty path");
-    }
+    m.paths = path_list(path, file, w + ".path", w + ".path",
+                        "each of several paths must be a path, like [metadata, labels]");
   } else {
     m.paths.push_back(path_of(path, file, w + ".path"));
     if (m.paths.back().empty())
@@ -528,12 +538,8 @@ std::vector<LookupSpec> parse_lookups(const YAML::Node& n, const std::string& fi
         throw ConfigError(at(file, name) + ": " + w +
                           ": name must be a path like [spec, claimName], or a list of paths tried in order");
       if (name[0].IsSequence()) {
-        for (const auto& alt : name) {
-          if (!alt.IsSequence())
-            throw ConfigError(at(file, alt) + ": " + w + ": name: each alternative must be a path, like [dataVolume, name]");
-          spec.name.push_back(path_of(alt, file, w + " name"));
-          if (spec.name.back().empty()) throw ConfigError(at(file, alt) + ": " + w + ": name: an empty path");
-        }
+        spec.name = path_list(name, file, w + ": name", w + " name",
+                              "each alternative must be a path, like [dataVolume, name]");
       } else {
         spec.name.push_back(path_of(name, file, w + " name"));
       }

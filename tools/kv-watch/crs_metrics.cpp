@@ -423,8 +423,10 @@ void make_variants(const MetricSpec& metric, std::vector<Series>& out, std::size
   made.clear();
   for (const Variant& v : metric.variants) {
     std::size_t begin = made.size();
+    const bool last = &v == &metric.variants.back();
     for (std::size_t i = first; i < out.size(); ++i) {
-      Series s = out[i];
+      // The last variant takes the series itself rather than a copy.
+      Series s = last ? std::move(out[i]) : out[i];
       for (const auto& [k, value] : v.common_labels) s.labels.set(k, value);
       apply_label_rules(v.label_rules, s.labels);
       made.push_back(std::move(s));

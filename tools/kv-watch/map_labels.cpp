@@ -43,7 +43,8 @@ std::string sanitized_map_label_name(std::string_view prefix, std::string_view k
   out.reserve(prefix.size() + name.size() + 2);
   out.append(prefix).append("_");
   if (!letter) out += '_';
-  return out + name;
+  out += name;
+  return out;
 }
 
 namespace {
@@ -91,10 +92,10 @@ std::size_t add_series_map_labels(const MapLabels& m, element object, const Labe
       if (key_kept(field.key, allow, ignore)) merged.emplace_back(field.key, field.value);
   }
   std::stable_sort(merged.begin(), merged.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  auto last_of_each = [](const auto& a, const auto& b) { return a.first == b.first; };
-  std::reverse(merged.begin(), merged.end());
-  merged.erase(std::unique(merged.begin(), merged.end(), last_of_each), merged.end());
-  std::reverse(merged.begin(), merged.end());
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < merged.size(); ++i)
+    if (i + 1 == merged.size() || merged[i + 1].first != merged[i].first) merged[n++] = merged[i];
+  merged.resize(n);
   thread_local std::vector<std::string_view> keys;
   keys.clear();
   for (const auto& [key, _] : merged) keys.push_back(key);
