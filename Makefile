@@ -155,14 +155,12 @@ lint: doccheck shellcheck
 	mandoc -T lint -W warning $(MAN1) $(MAN5)
 
 # Every shell script of the repository: *.bash, *.bats, and the files whose
-# first line runs bash or sh; SHELLCHECK_TODO lists those with findings
-# when this check came, for their owners to fix and strike off.
-SHELLCHECK_TODO := tests/e2e-kv-watch.bats
+# first line runs bash or sh.
 shellcheck:
 	@scripts=$$(find . \( -path ./.git -o -path ./$(BUILD) -o -path ./build \) -prune -o -type f -print | sed 's|^\./||' | sort | \
 	  while read -r f; do \
 	    case "$$f" in *.bash|*.bats) echo "$$f" ;; *) head -n 1 "$$f" | grep -qE '^#!.*[/ ](ba)?sh\b|^#!.*bats' && echo "$$f" ;; esac; \
-	  done | grep -vxF -f <(printf '%s\n' $(SHELLCHECK_TODO))); \
+	  done); \
 	echo "shellcheck: $$(echo $$scripts | wc -w) scripts"; \
 	shellcheck -x $$scripts
 

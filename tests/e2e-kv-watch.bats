@@ -4,11 +4,13 @@
 
 setup_file() {
   load helpers/common
-  export SIM_DIR="$(mktemp -d "${BATS_TMPDIR:-/tmp}/kv-watch-sim.XXXXXX")"
+  SIM_DIR="$(mktemp -d "${BATS_TMPDIR:-/tmp}/kv-watch-sim.XXXXXX")"
+  export SIM_DIR
   kube-apisim --state-dir "$SIM_DIR" --bookmark-interval 1s >"$SIM_DIR/sim.log" 2>&1 &
   echo $! >"$SIM_DIR/sim.pid"
   wait_for 100 test -f "$SIM_DIR/ready"
-  export API_URL="$(cat "$SIM_DIR/api-url")" CTL="$(cat "$SIM_DIR/control-url")"
+  API_URL="$(cat "$SIM_DIR/api-url")" CTL="$(cat "$SIM_DIR/control-url")"
+  export API_URL CTL
 }
 
 teardown_file() {
@@ -197,6 +199,7 @@ metric_at_least() { local v; v="$(metric "$1")"; [ -n "$v" ] && [ "${v%.*}" -ge 
   run --separate-stderr kv-watch --kubeconfig "$SIM_DIR/kubeconfig" -n "$NS" --events --once --page-size 3 vmis
   assert_success
   [ "$(printf '%s\n' "$output" | jq -r .object.metadata.name | sort -u | wc -l)" -eq 7 ] || flunk "$output"
+  # shellcheck disable=SC2154  # set by run --separate-stderr
   [[ "$stderr" == *"continue token expired; listing again from the start"* ]] || flunk "$stderr"
 }
 
@@ -601,8 +604,8 @@ snapshots_after() {  # lines
   for r in virtualmachineinstances virtualmachineinstancemigrations; do
     wait_for 100 metric_is "kv_watch_relists_total{resource=\"kubevirt.io/v1/$r\"}" 1
   done
-  lines="$(wc -l <"$TEST_TMP/samples")"
-  wait_for 100 snapshots_after "$lines"
+  seen="$(wc -l <"$TEST_TMP/samples")"
+  wait_for 100 snapshots_after "$seen"
   observations_are kubevirt_vmi_phase_transition_time_seconds 3 || flunk "$(last_snapshot)"
   observations_are kubevirt_vmi_migration_phase_transition_time_from_creation_seconds 2 || flunk "$(last_snapshot)"
 
@@ -622,8 +625,8 @@ snapshots_after() {  # lines
   # And once more a relist with nothing new.
   ctl POST /faults '{"fault":"gone-event","resource":"vmis"}' >/dev/null
   wait_for 100 metric_is 'kv_watch_relists_total{resource="kubevirt.io/v1/virtualmachineinstances"}' 3
-  lines="$(wc -l <"$TEST_TMP/samples")"
-  wait_for 100 snapshots_after "$lines"
+  seen="$(wc -l <"$TEST_TMP/samples")"
+  wait_for 100 snapshots_after "$seen"
   observations_are kubevirt_vmi_phase_transition_time_seconds 4 || flunk "$(last_snapshot)"
   observations_are kubevirt_vmi_phase_transition_time_from_creation_seconds 4 || flunk "$(last_snapshot)"
   observations_are kubevirt_vmi_phase_transition_time_from_deletion_seconds 1 || flunk "$(last_snapshot)"
