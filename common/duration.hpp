@@ -11,4 +11,8 @@ namespace kv {
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
 std::string format_duration(std::chrono::milliseconds d);
 
+// What parse_duration takes, for error messages.
+inline constexpr const char* kDurationSyntax =
+    "whole numbers with a unit of ms, s, m, h or d, like 500ms, 15s, 1m30s";
+
 }  // namespace kv

@@ -8,7 +8,22 @@ setup() {
 }
 
 teardown() {
+  [ -z "${SILENT_PID:-}" ] || kill "$SILENT_PID" 2>/dev/null || true
+  [ -z "${DOMSTATS_PID:-}" ] || kill -KILL "$DOMSTATS_PID" 2>/dev/null || true
   common_teardown
+}
+
+# A unix socket that accepts connections and never answers: a hung libvirtd.
+silent_socket() {  # PATH
+  "$PYTHON3" -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(8)
+conns = []
+while True:
+    c, _ = s.accept(); conns.append(c)
+' "$1" &
+  SILENT_PID=$!
+  wait_for 50 test -S "$1"
 }
 
 @test "kv-domstats: --help on stdout with status 0; --version names libvirt" {
@@ -45,12 +60,79 @@ teardown() {
   run --separate-stderr kv-domstats --keep-panics forever
   assert_status 2
   [[ "$stderr" == *'--keep-panics: "forever" is not a duration'* ]] || flunk "$stderr"
+  run --separate-stderr kv-domstats --interval 1.5s
+  assert_status 2
+  [[ "$stderr" == *'"1.5s" is not a positive duration (whole numbers with a unit of ms, s, m, h or d'* ]] || flunk "$stderr"
+  run --separate-stderr kv-domstats --once --interval 5s
+  assert_status 2
+  [[ "$stderr" == *'--once and --interval exclude each other'* ]] || flunk "$stderr"
+  run --separate-stderr kv-domstats --uri ''
+  assert_status 2
+  [[ "$stderr" == *'--uri: the URI is empty'* ]] || flunk "$stderr"
+  run --separate-stderr kv-domstats --uri a b
+  assert_status 2
+  run --separate-stderr kv-domstats --socket-glob ''
+  assert_status 2
+  [[ "$stderr" == *'--socket-glob: the pattern is empty'* ]] || flunk "$stderr"
+  run --separate-stderr kv-domstats --socket-glob '/x/*' --socket-uri 'qemu+unix:///session'
+  assert_status 2
+  [[ "$stderr" == *'--socket-uri: "qemu+unix:///session" has no {} for the socket path'* ]] || flunk "$stderr"
+  run --separate-stderr kv-domstats --node ''
+  assert_status 2
+  [[ "$stderr" == *'--node: the node name is empty'* ]] || flunk "$stderr"
 }
 
-@test "kv-domstats: an unreachable source is data, not a failure" {
-  run --separate-stderr kv-domstats --once --uri "qemu+unix:///session?socket=$TEST_TMP/none" --node n1
+@test "kv-domstats --socket-glob: only sockets are sources; every pattern's matches are logged; it is repeatable" {
+  mkdir -p "$TEST_TMP/pods/a" "$TEST_TMP/pods/b" "$TEST_TMP/pods/c"
+  : >"$TEST_TMP/pods/a/sock"            # a regular file
+  mkdir "$TEST_TMP/pods/b/sock"         # a directory
+  silent_socket "$TEST_TMP/pods/c/sock"
+  kill "$SILENT_PID"                    # the socket file stays: nobody listens
+  run --separate-stderr kv-domstats --once --node n1 --socket-glob "$TEST_TMP/pods/*/sock" \
+    --socket-glob "$TEST_TMP/none/*/sock"
+  assert_status 1  # the one source cannot be read
+  [[ "$stderr" == *"--socket-glob $TEST_TMP/pods/*/sock: 1 socket"* ]] || flunk "$stderr"
+  [[ "$stderr" == *"--socket-glob $TEST_TMP/none/*/sock: 0 sockets"* ]] || flunk "$stderr"
+  [ "$(printf '%s\n' "$output" | grep -c '"kv_domstats_source_up"')" -eq 1 ] || flunk "$output"
+  assert_output_contains "socket=$TEST_TMP/pods/c/sock"
+  # No socket at all: nothing to read is no failure.
+  run --separate-stderr kv-domstats --once --node n1 --socket-glob "$TEST_TMP/none/*/sock"
   assert_success
+  assert_output_contains '"kv_domstats_cycle_duration_seconds"'
+}
+
+@test "kv-domstats: SIGTERM ends it at once while a read hangs in libvirt, --once and --interval" {
+  silent_socket "$TEST_TMP/silent"
+  for mode in --once "--interval 30s"; do
+    # shellcheck disable=SC2086  # the mode is two words
+    kv-domstats $mode --timeout 60s --node n1 --uri "qemu+unix:///session?socket=$TEST_TMP/silent" \
+      >"$TEST_TMP/out" 2>"$TEST_TMP/err" &
+    DOMSTATS_PID=$!
+    sleep 1  # connecting, and stuck there
+    kill -TERM "$DOMSTATS_PID"
+    # Far less than the 60 s the cycle would otherwise wait.
+    wait_for 100 bash -c "! kill -0 $DOMSTATS_PID 2>/dev/null" || flunk "$mode: still running after SIGTERM"
+    local rc=0
+    wait "$DOMSTATS_PID" || rc=$?
+    [ "$rc" -eq 0 ] || flunk "$mode: exit status $rc: $(cat "$TEST_TMP/err")"
+    grep -q 'received a signal, exiting' "$TEST_TMP/err" || flunk "$(cat "$TEST_TMP/err")"
+  done
+}
+
+@test "kv-domstats --replay: a directory is an error, not an empty recording" {
+  run --separate-stderr kv-domstats --replay "$TEST_TMP"
+  assert_status 1
+  [[ "$stderr" == *"$TEST_TMP is a directory, not a recording"* ]] || flunk "$stderr"
+  run --separate-stderr kv-domstats --replay "$TEST_TMP/none.ndjson"
+  assert_status 1
+  [[ "$stderr" == *"cannot open $TEST_TMP/none.ndjson: No such file or directory"* ]] || flunk "$stderr"
+}
+
+@test "kv-domstats: an unreachable source is data; --once fails when no source could be read" {
+  run --separate-stderr kv-domstats --once --uri "qemu+unix:///session?socket=$TEST_TMP/none" --node n1
+  assert_status 1
   [[ "$stderr" == *"cannot connect to qemu+unix:///session?socket=$TEST_TMP/none"* ]] || flunk "$stderr"
+  [[ "$stderr" == *"no libvirt source could be read"* ]] || flunk "$stderr"
   printf '%s\n' "$output" | kv-promfmt >"$TEST_TMP/out.prom"
   grep -qx "kv_domstats_source_up{source=\"qemu+unix:///session?socket=$TEST_TMP/none\"} 0" "$TEST_TMP/out.prom"
   grep -qx "kv_domstats_source_errors_total{source=\"qemu+unix:///session?socket=$TEST_TMP/none\"} 1" "$TEST_TMP/out.prom"

@@ -1,6 +1,7 @@
 #include "kv-domstats/collector.hpp"
 
 #include <glob.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <stdexcept>
@@ -9,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "clock.hpp"
+#include "process.hpp"
 
 namespace kv::domstats {
 
@@ -17,6 +19,8 @@ using Clock = std::chrono::steady_clock;
 namespace {
 constexpr std::chrono::milliseconds kFirstBackoff{1000};
 constexpr std::chrono::milliseconds kMaxBackoff{60000};
+// How often a cycle waiting for its reads looks for a stop signal.
+constexpr std::chrono::milliseconds kStopCheck{100};
 }  // namespace
 
 // Crashes are taken this long after they came: libvirt writes the panic to
@@ -35,18 +39,31 @@ Collector::Collector(CollectorOptions options) : options_(std::move(options)) {}
 // Reads still running hold their own references; nothing waits for them.
 Collector::~Collector() = default;
 
-std::vector<std::string> Collector::current_uris() const {
+std::vector<std::string> Collector::current_uris() {
   std::vector<std::string> uris = options_.uris;
-  if (!options_.socket_glob.empty()) {
+  glob_matches_.resize(options_.socket_globs.size());
+  for (std::size_t k = 0; k < options_.socket_globs.size(); ++k) {
+    const std::string& pattern = options_.socket_globs[k];
+    std::size_t matches = 0;
     glob_t g{};
-    if (::glob(options_.socket_glob.c_str(), 0, nullptr, &g) == 0) {
+    if (::glob(pattern.c_str(), 0, nullptr, &g) == 0) {
       for (std::size_t i = 0; i < g.gl_pathc; ++i) {
+        // Only sockets: a launcher's directory also holds pid files and
+        // directories, which would be sources that never answer.
+        struct stat st{};
+        if (::stat(g.gl_pathv[i], &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
         std::string uri = options_.socket_uri;
         if (auto at = uri.find("{}"); at != std::string::npos) uri.replace(at, 2, g.gl_pathv[i]);
         uris.push_back(uri);
+        ++matches;
       }
     }
     globfree(&g);
+    // Said when it changes: a pattern with a typo shows at start, and a node
+    // without VMs does not fill the log.
+    if (matches != glob_matches_[k] || cycles_ == 0)
+      spdlog::info("--socket-glob {}: {} socket{}", pattern, matches, matches == 1 ? "" : "s");
+    glob_matches_[k] = matches;
   }
   std::sort(uris.begin(), uris.end());
   uris.erase(std::unique(uris.begin(), uris.end()), uris.end());
@@ -63,6 +80,8 @@ void Collector::finish(Source& source, Read& read) {
   if (read.result.deprecated_machine_types)
     source.deprecated_machine_types = std::move(read.result.deprecated_machine_types);
   if (read.error.empty()) {
+    spdlog::debug("{}: {} domains in {:.1f} ms, the XML of {} read", st.uri,
+                  read.result.records.size(), read.seconds * 1e3, read.result.xml_reads);
     st.up = true;
     st.error.clear();
     source.last = std::move(read.result.records);
@@ -117,7 +136,6 @@ bool Collector::watch_events(const std::string& uri, Source& s, bool may_open) {
     s.events->open();
     opened = true;
   }
-  s.status.events_up = s.events && s.events->state() == EventWatch::State::up;
   return opened;
 }
 
@@ -152,6 +170,15 @@ CycleResult Collector::collect() {
   for (const auto& uri : uris)
     if (!sources_.count(uri)) sources_[uri].status.uri = uri;
 
+  std::vector<const EventWatch*> events_opened;
+  if (options_.events) {
+    // Opened while the reads run. At most --max-in-flight per cycle, as
+    // for reads: many per-VM sockets appear at once when kv-domstats starts.
+    for (auto& [uri, s] : sources_)
+      if (watch_events(uri, s, events_opened.size() < options_.max_in_flight))
+        events_opened.push_back(s.events.get());
+  }
+
   std::unique_lock lock(*mu_);
   std::size_t in_flight = 0;
   for (auto& [uri, s] : sources_)
@@ -174,10 +201,14 @@ CycleResult Collector::collect() {
     ++in_flight;
   }
 
-  // Wait for this cycle's reads; earlier reads that return meanwhile count too.
-  cv_->wait_until(lock, deadline, [&] {
+  // Wait for this cycle's reads; earlier reads that return meanwhile count
+  // too. A stop signal ends the wait: nothing waits for a stuck libvirt.
+  auto all_done = [&] {
     return std::all_of(started.begin(), started.end(), [](const auto& r) { return r->done; });
-  });
+  };
+  while (!cv_->wait_until(lock, std::min(deadline, Clock::now() + kStopCheck), all_done) &&
+         Clock::now() < deadline && !signal_pending(options_.stop_fd)) {
+  }
   CycleResult result;
   for (auto& [uri, s] : sources_) {
     // The read started last is the freshest: apply the others first.
@@ -208,15 +239,24 @@ CycleResult Collector::collect() {
   }
   lock.unlock();
   if (options_.events) {
-    // At most --max-in-flight connections opened per cycle, as for reads:
-    // many per-VM sockets appear at once when kv-domstats starts.
-    std::size_t opened = 0;
+    // An event connection opened this cycle gets until its deadline to
+    // come up, so that the first snapshot does not call it down.
+    auto opening = [&] {
+      return std::any_of(events_opened.begin(), events_opened.end(), [](const EventWatch* w) {
+        return w->state() == EventWatch::State::opening;
+      });
+    };
+    while (opening() && Clock::now() < deadline && !signal_pending(options_.stop_fd))
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
     for (auto& [uri, s] : sources_)
-      opened += watch_events(uri, s, opened < options_.max_in_flight);
+      s.status.events_up = s.events && s.events->state() == EventWatch::State::up;
     take_panics(result);
   }
   for (auto& [uri, s] : sources_) result.sources.push_back(s.status);
   result.seconds = std::chrono::duration<double>(Clock::now() - begin).count();
+  ++cycles_;
+  spdlog::debug("cycle {}: {} domains from {} sources in {:.1f} ms", cycles_, result.domains.size(),
+                result.sources.size(), result.seconds * 1e3);
   return result;
 }
 

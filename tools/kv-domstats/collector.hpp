@@ -36,9 +36,12 @@ namespace kv::domstats {
 
 struct CollectorOptions {
   std::vector<std::string> uris;
-  std::string socket_glob;                  // per-VM libvirt sockets
+  std::vector<std::string> socket_globs;    // per-VM libvirt sockets
   std::string socket_uri = "qemu+unix:///session?socket={}";  // {} is the path
   std::chrono::milliseconds timeout{std::chrono::seconds(10)};
+  // Readable when kv-domstats is to stop (its signalfd): a cycle then stops
+  // waiting for its reads. -1: none.
+  int stop_fd = -1;
   std::size_t max_in_flight = 8;
   // Lifecycle events (the panic counter): a connection per source for them,
   // watched by the event loop, which must have been started.
@@ -103,7 +106,7 @@ class Collector {
     std::chrono::steady_clock::time_point events_next_attempt{};
     std::chrono::milliseconds events_backoff{0};
   };
-  std::vector<std::string> current_uris() const;
+  std::vector<std::string> current_uris();
   void finish(Source& source, Read& read);
   void start(Slot& slot, const std::string& uri, bool bulk_only);
   // Returns whether it started opening an event connection.
@@ -111,6 +114,8 @@ class Collector {
   void take_panics(CycleResult& result);
 
   CollectorOptions options_;
+  std::vector<std::size_t> glob_matches_;  // sockets each glob matched last
+  std::uint64_t cycles_ = 0;
   std::map<std::string, Source> sources_;
   std::shared_ptr<CrashQueue> crashes_ = std::make_shared<CrashQueue>();
   std::shared_ptr<std::mutex> mu_ = std::make_shared<std::mutex>();

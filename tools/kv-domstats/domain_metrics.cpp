@@ -226,10 +226,12 @@ std::size_t map_domain(const DomainRecord& r, const MappingOptions& options,
            r.cpu_affinity ? std::optional<double>(static_cast<double>(*r.cpu_affinity))
                           : std::nullopt);
   // From --dirty-rate's last measurement; a recording may also have it in
-  // the bulk stats.
-  out.emit("kubevirt_vmi_dirty_rate_bytes_per_second",
-           field(r.dirty_rate.empty() ? r.stats : r.dirty_rate, "dirtyrate.megabytes_per_second",
-                 1024.0 * 1024.0));
+  // the bulk stats. Nothing measures it without --dirty-rate, so --emit-all
+  // has no placeholder for it then, as for the guest-agent series.
+  auto dirty_rate = field(r.dirty_rate.empty() ? r.stats : r.dirty_rate,
+                          "dirtyrate.megabytes_per_second", 1024.0 * 1024.0);
+  if (dirty_rate || options.dirty_rate)
+    out.emit("kubevirt_vmi_dirty_rate_bytes_per_second", dirty_rate);
 
   // Guest-agent values, with --guest-agent. A filesystem the agent lists
   // twice (the same device mounted the same way twice) is written once.

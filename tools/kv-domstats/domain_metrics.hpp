@@ -31,6 +31,7 @@ struct MappingOptions {
   // Every known series of the domain, with a placeholder where libvirt gave
   // nothing: 0 for counters, NaN for gauges.
   bool emit_all = false;
+  bool dirty_rate = false;  // --dirty-rate measures it, so --emit-all includes it
 };
 
 using SampleSink = std::function<void(const SampleOut&)>;

@@ -208,27 +208,29 @@ LibvirtReader::Result LibvirtReader::read(bool bulk_only) {
   }
   std::int64_t now = now_ms();
   std::size_t threads = std::min(kCallsInFlight, (out.size() + kDomainsPerThread - 1) / kDomainsPerThread);
+  std::atomic<std::size_t> xml_reads{0};
   for_each_concurrently(out.size(), threads, [&](std::size_t i) {
-    read_domain(records[i]->dom, out[i], *facts[i], bulk_only, now);
+    if (read_domain(records[i]->dom, out[i], *facts[i], bulk_only, now)) ++xml_reads;
   });
-  // Forget aliases of domains that are gone.
-  for (auto it = xml_cache_.begin(); it != xml_cache_.end();) {
-    bool live = false;
-    for (const auto& r : out) live |= r.uuid == it->first;
-    it = live ? std::next(it) : xml_cache_.erase(it);
-  }
+  result.xml_reads = xml_reads;
+  // Forget what the XML told of domains that are gone: keep the entries of
+  // this cycle's domains (moved, not copied), drop the rest.
+  std::map<std::string, XmlFacts> live;
+  for (const auto& r : out)
+    if (auto node = xml_cache_.extract(r.uuid)) live.insert(std::move(node));
+  xml_cache_.swap(live);
   return result;
 }
 
-void LibvirtReader::read_domain(virDomainPtr dom, DomainRecord& r, XmlFacts& facts,
+bool LibvirtReader::read_domain(virDomainPtr dom, DomainRecord& r, XmlFacts& facts,
                                 bool bulk_only, std::int64_t now) const {
-  refresh_xml_facts(dom, r, facts, now);  // the XML needs no domain job
+  bool xml_read = refresh_xml_facts(dom, r, facts, now);  // the XML needs no domain job
   r.aliases = facts.aliases;
   r.kubevirt_uid = facts.kubevirt_uid;
   // The bulk call's balloon group holds what virDomainMemoryStats returns
   // (the same QEMU query), so no per-domain round trip is needed for memory.
   memory_from_bulk(r);
-  if (bulk_only) return;
+  if (bulk_only) return xml_read;
   r.cpu_affinity = facts.cpu_affinity;
 
   int job_type = 0, njob = 0;
@@ -240,9 +242,10 @@ void LibvirtReader::read_domain(virDomainPtr dom, DomainRecord& r, XmlFacts& fac
     }
     virTypedParamsFree(job, njob);
   }
+  return xml_read;
 }
 
-void LibvirtReader::refresh_xml_facts(virDomainPtr dom, const DomainRecord& r, XmlFacts& cache,
+bool LibvirtReader::refresh_xml_facts(virDomainPtr dom, const DomainRecord& r, XmlFacts& cache,
                                       std::int64_t now) const {
   // The devices the stats name; the XML is read again only when these or
   // the domain's id (a restart) change, or after kXmlRefreshMs.
@@ -255,7 +258,7 @@ void LibvirtReader::refresh_xml_facts(virDomainPtr dom, const DomainRecord& r, X
   if (vcpus == r.stats.end()) vcpus = r.stats.find("vcpu.current");
   int nvcpus = vcpus == r.stats.end() ? 0 : static_cast<int>(as_number(vcpus->second).value_or(0));
   bool changed = cache.id != id || cache.devices != devices || cache.vcpus != nvcpus;
-  if (!changed && now - cache.read_ms < kXmlRefreshMs) return;
+  if (!changed && now - cache.read_ms < kXmlRefreshMs) return false;
   cache.id = id;
   cache.devices = std::move(devices);
   cache.vcpus = nvcpus;
@@ -272,6 +275,7 @@ void LibvirtReader::refresh_xml_facts(virDomainPtr dom, const DomainRecord& r, X
   // libvirt is asked.
   cache.cpu_affinity = xml_vcpus ? cpu_affinity_from_xml(*xml_vcpus, nvcpus, host_cpus_) : std::nullopt;
   if (!cache.cpu_affinity) cache.cpu_affinity = cpu_affinity(dom, nvcpus);
+  return true;
 }
 
 std::optional<std::uint64_t> LibvirtReader::cpu_affinity(virDomainPtr dom, int nvcpus) const {

@@ -36,6 +36,7 @@ class LibvirtReader {
     // From this connection's host capabilities, once read.
     std::optional<std::vector<std::string>> deprecated_machine_types;
     std::string capabilities_error;  // when this read tried them and failed
+    std::size_t xml_reads = 0;       // domains whose XML was read (new or changed)
   };
 
   // Connects if needed and reads every domain. Throws std::runtime_error
@@ -53,9 +54,10 @@ class LibvirtReader {
   void disconnect();
   struct XmlFacts;
   // Safe to call for different domains at once: each has its own facts.
-  void read_domain(virDomainPtr dom, DomainRecord& r, XmlFacts& facts, bool bulk_only,
+  // Both return whether they read the domain's XML.
+  bool read_domain(virDomainPtr dom, DomainRecord& r, XmlFacts& facts, bool bulk_only,
                    std::int64_t now_ms) const;
-  void refresh_xml_facts(virDomainPtr dom, const DomainRecord& r, XmlFacts& facts,
+  bool refresh_xml_facts(virDomainPtr dom, const DomainRecord& r, XmlFacts& facts,
                          std::int64_t now_ms) const;
   std::optional<std::uint64_t> cpu_affinity(virDomainPtr dom, int nvcpus) const;
 

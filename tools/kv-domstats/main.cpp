@@ -2,7 +2,6 @@
 // samples, on stdout as the sample stream (kv-sample(5)).
 #include <fcntl.h>
 #include <malloc.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -132,11 +131,16 @@ int main(int argc, char** argv) {
                  "libvirt connection URI (repeatable; default qemu:///system unless "
                  "--socket-glob is given)")
       ->type_name("URI")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
       ->allow_extra_args(false);
-  app.add_option("--socket-glob", s.collector.socket_glob,
+  app.add_option("--socket-glob", s.collector.socket_globs,
                  "Read every libvirt socket matching PATTERN, as KubeVirt's per-VM launcher "
-                 "sockets; matches are looked up again every cycle")
-      ->type_name("PATTERN");
+                 "sockets; matches are looked up again every cycle (repeatable)")
+      ->type_name("PATTERN")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false);
   app.add_option("--socket-uri", s.collector.socket_uri,
                  "URI for each --socket-glob match; {} stands for the socket path")
       ->type_name("TEMPLATE")
@@ -210,44 +214,58 @@ int main(int argc, char** argv) {
   app.footer("Exit status: 0 ok, 1 runtime failure, 2 usage error.\nSee kv-domstats(1).\n");
   if (auto code = parse_command_line(app, argc, argv)) return *code;
 
-  auto interval = parse_duration(s.interval);
-  auto timeout = parse_duration(s.timeout);
-  if (!interval || interval->count() == 0)
-    return usage_error(app, "--interval: \"" + s.interval + "\" is not a positive duration");
-  if (!timeout || timeout->count() == 0)
-    return usage_error(app, "--timeout: \"" + s.timeout + "\" is not a positive duration");
+  if (s.once && app.count("--interval"))
+    return usage_error(app, "--once and --interval exclude each other: one snapshot, or one "
+                            "every DURATION");
+  for (const auto& uri : s.collector.uris)
+    if (uri.empty()) return usage_error(app, "--uri: the URI is empty (like qemu:///system)");
+  for (const auto& pattern : s.collector.socket_globs)
+    if (pattern.empty())
+      return usage_error(app, "--socket-glob: the pattern is empty (like '/pods/*/sock')");
+  if (s.collector.socket_uri.find("{}") == std::string::npos)
+    return usage_error(app, "--socket-uri: \"" + s.collector.socket_uri +
+                                "\" has no {} for the socket path (like "
+                                "'qemu+unix:///session?socket={}')");
+  if (s.mapping.node.empty())
+    return usage_error(app, "--node: the node name is empty (give --node NAME, or set $NODE_NAME)");
+  // Whole numbers with units; "positive" ones are more than 0.
+  auto duration = [&](const char* option, const std::string& text, bool positive) {
+    auto d = parse_duration(text);
+    if (d && (!positive || d->count() > 0)) return d;
+    usage_error(app, std::string(option) + ": \"" + text + "\" is not a " +
+                         (positive ? "positive " : "") + "duration (" + kDurationSyntax + ")");
+    return std::optional<std::chrono::milliseconds>();
+  };
+  auto interval = duration("--interval", s.interval, true);
+  if (!interval) return kExitUsage;
+  auto timeout = duration("--timeout", s.timeout, true);
+  if (!timeout) return kExitUsage;
   s.collector.timeout = *timeout;
-  auto keep_ephemeral = parse_duration(s.keep_ephemeral);
-  if (!keep_ephemeral)
-    return usage_error(app, "--keep-ephemeral: \"" + s.keep_ephemeral + "\" is not a duration");
-  auto agent_timeout = parse_duration(s.guest_agent_timeout);
-  auto agent_interval = parse_duration(s.guest_agent_interval);
-  if (!agent_timeout || agent_timeout->count() == 0)
-    return usage_error(app, "--guest-agent-timeout: \"" + s.guest_agent_timeout +
-                                "\" is not a positive duration");
-  if (!agent_interval || agent_interval->count() == 0)
-    return usage_error(app, "--guest-agent-interval: \"" + s.guest_agent_interval +
-                                "\" is not a positive duration");
+  auto keep_ephemeral = duration("--keep-ephemeral", s.keep_ephemeral, false);
+  if (!keep_ephemeral) return kExitUsage;
+  auto agent_timeout = duration("--guest-agent-timeout", s.guest_agent_timeout, true);
+  if (!agent_timeout) return kExitUsage;
+  auto agent_interval = duration("--guest-agent-interval", s.guest_agent_interval, true);
+  if (!agent_interval) return kExitUsage;
   GuestAgentOptions agent_options;
   // libvirt takes the agent timeout in whole seconds: round up.
   agent_options.timeout = std::chrono::ceil<std::chrono::seconds>(*agent_timeout);
   agent_options.interval = *agent_interval;
-  auto dirty_interval = parse_duration(s.dirty_rate_interval);
-  if (!dirty_interval || dirty_interval->count() == 0)
-    return usage_error(app, "--dirty-rate-interval: \"" + s.dirty_rate_interval +
-                                "\" is not a positive duration");
+  auto dirty_interval = duration("--dirty-rate-interval", s.dirty_rate_interval, true);
+  if (!dirty_interval) return kExitUsage;
   DirtyRateOptions dirty_options;
   dirty_options.interval = *dirty_interval;
-  auto keep_panics = parse_duration(s.keep_panics);
-  if (!keep_panics)
-    return usage_error(app, "--keep-panics: \"" + s.keep_panics + "\" is not a duration");
-  if (s.collector.uris.empty() && s.collector.socket_glob.empty())
+  auto keep_panics = duration("--keep-panics", s.keep_panics, false);
+  if (!keep_panics) return kExitUsage;
+  s.mapping.dirty_rate = s.dirty_rate;
+  if (s.collector.uris.empty() && s.collector.socket_globs.empty())
     s.collector.uris.push_back("qemu:///system");
   setup_logging(kTool, s.log_level);
   // libvirt would print its errors on stderr itself; ours say more.
   virSetErrorFunc(nullptr, [](void*, virErrorPtr) {});
 
   int signal_fd = termination_signal_fd();
+  s.collector.stop_fd = signal_fd;
 
   SampleWriter out(STDOUT_FILENO);
   PanicCounter panics(keep_panics->count());
@@ -281,6 +299,7 @@ int main(int argc, char** argv) {
     for (;;) {
       auto cycle_start = std::chrono::steady_clock::now();
       CycleResult cycle = collector.collect();
+      if (signal_pending(signal_fd)) break;  // without waiting for reads stuck in libvirt
       if (workers) {
         workers->update(cycle.domains);
         // One snapshot only: give the refreshes it started their time
@@ -305,15 +324,20 @@ int main(int argc, char** argv) {
         count_panics(panics, cycle.panics, cycle.domains);
         write_snapshot(out, cycle.domains, cycle.hosts, panics, &cycle, s);
       }
-      if (s.once) break;
-      auto wait = *interval - std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  std::chrono::steady_clock::now() - cycle_start);
-      pollfd pfd{signal_fd, POLLIN, 0};
-      if (::poll(&pfd, 1, static_cast<int>(std::max<std::int64_t>(0, wait.count()))) > 0) {
-        spdlog::info("received a signal, exiting");
+      if (s.once) {
+        // A cron job must see that nothing could be read, not only the
+        // self-metrics that say so.
+        bool any_up = std::any_of(cycle.sources.begin(), cycle.sources.end(),
+                                  [](const SourceStatus& src) { return src.up; });
+        if (!cycle.sources.empty() && !any_up) {
+          spdlog::error("no libvirt source could be read");
+          std::_Exit(kExitFailure);
+        }
         break;
       }
+      if (wait_for_signal(signal_fd, cycle_start + *interval)) break;
     }
+    if (signal_pending(signal_fd)) spdlog::info("received a signal, exiting");
   } catch (const std::system_error& e) {
     if (e.code().value() == EPIPE) std::_Exit(kExitOk);  // the reader went away
     spdlog::error("cannot write to stdout: {}", e.what());

@@ -3,6 +3,9 @@
 #include <simdjson.h>
 
 #include <charconv>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <stdexcept>
 
@@ -248,7 +251,9 @@ void append_raw_cycle_end(std::string& out) { out += "{\"end\":\"kv-domstats-raw
 void read_raw_recording(const std::string& path,
                         const std::function<void(RawCycle&)>& on_cycle) {
   std::ifstream in(path);
-  if (!in) throw std::runtime_error("cannot open " + path);
+  if (!in) throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
+  // A directory opens, and then reads as nothing.
+  if (std::filesystem::is_directory(path)) throw std::runtime_error(path + " is a directory, not a recording");
   dom::parser parser;
   RawCycle cycle;
   std::string line;

@@ -409,12 +409,13 @@ int main(int argc, char** argv) {
   auto interval = parse_duration(s.interval);
   auto watch_timeout = parse_duration(s.watch_timeout);
   auto request_timeout = parse_duration(s.request_timeout);
+  const std::string syntax = std::string(" (") + kDurationSyntax + ")";
   if (!interval || interval->count() == 0)
-    return usage_error(app, "--interval: \"" + s.interval + "\" is not a positive duration");
+    return usage_error(app, "--interval: \"" + s.interval + "\" is not a positive duration" + syntax);
   if (!watch_timeout || watch_timeout->count() < 1000)
-    return usage_error(app, "--watch-timeout: \"" + s.watch_timeout + "\" is not a duration of 1s or more");
+    return usage_error(app, "--watch-timeout: \"" + s.watch_timeout + "\" is not a duration of 1s or more" + syntax);
   if (!request_timeout || request_timeout->count() == 0)
-    return usage_error(app, "--request-timeout: \"" + s.request_timeout + "\" is not a positive duration");
+    return usage_error(app, "--request-timeout: \"" + s.request_timeout + "\" is not a positive duration" + syntax);
   if (s.shard < 0 || s.shard >= s.total_shards)
     return usage_error(app, "--shard " + std::to_string(s.shard) + " is not below --total-shards " +
                                 std::to_string(s.total_shards));
