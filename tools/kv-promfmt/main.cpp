@@ -13,11 +13,14 @@
 #include <simdjson.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cerrno>
 #include <cstring>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
 
 #include "cli.hpp"
@@ -158,6 +161,31 @@ void setup_cli(CLI::App& app, Options& o, std::string& format, std::string& stal
       "See kv-promfmt(1) and kv-sample(5).\n");
 }
 
+// Why the textfile cannot be written, with what to do about it; nullopt when
+// its directory is writable. Checked at start, so that a wrong path fails
+// before any input is read rather than at the first snapshot.
+std::optional<std::string> textfile_directory_problem(const std::string& textfile) {
+  std::size_t slash = textfile.rfind('/');
+  std::string dir =
+      slash == std::string::npos ? "." : textfile.substr(0, std::max<std::size_t>(slash, 1));
+  struct stat st {};
+  int err;
+  if (::stat(dir.c_str(), &st) != 0) err = errno;
+  else if (!S_ISDIR(st.st_mode)) err = ENOTDIR;
+  else if (::access(dir.c_str(), W_OK) != 0) err = errno;
+  else return std::nullopt;
+  std::string fix;
+  switch (err) {
+    case ENOENT: fix = "create it (mkdir -p " + dir + ")"; break;
+    case EACCES:
+    case EPERM: fix = "give uid " + std::to_string(::getuid()) + " write access to it"; break;
+    case EROFS: fix = "use a directory on a writable file system"; break;
+  }
+  if (!fix.empty()) fix += ", or ";
+  return "cannot write the textfile " + textfile + ": directory " + dir + ": " +
+         std::strerror(err) + "; " + fix + "choose another --textfile";
+}
+
 // Wakes the main loop from reader threads.
 void notify(int fd) {
   std::uint64_t one = 1;
@@ -196,15 +224,15 @@ int main(int argc, char** argv) {
     if (!parse_listen_address(addr))
       return usage_error(app, "--listen: \"" + addr +
                                   "\" is not an address (like :8080, 127.0.0.1:8080, [::1]:8080)");
-  if (!o.textfile.empty()) {
-    std::string dir = o.textfile.rfind('/') == std::string::npos
-                          ? "."
-                          : o.textfile.substr(0, std::max<std::size_t>(o.textfile.rfind('/'), 1));
-    if (::access(dir.c_str(), W_OK) != 0)
-      return usage_error(app, "--textfile: cannot write in directory " + dir + ": " +
-                                  std::strerror(errno));
-  }
   setup_logging(kTool, o.log_level);
+  // A textfile that cannot be written is a problem of the machine, not of
+  // the command line: a runtime failure, as when writing it fails later.
+  if (!o.textfile.empty()) {
+    if (auto problem = textfile_directory_problem(o.textfile)) {
+      spdlog::error("{}", *problem);
+      return kExitFailure;
+    }
+  }
   if (!o.textfile.empty() && !o.textfile.ends_with(".prom"))
     spdlog::warn("--textfile {} does not end in .prom: node_exporter only reads *.prom files",
                  o.textfile);
