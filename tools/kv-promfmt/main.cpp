@@ -52,6 +52,9 @@ std::string libraries() {
          ", libcurl " + libcurl_version();
 }
 
+// The options that only mean something when serving HTTP.
+constexpr const char* kListenOnlyOptions[] = {"--stale-after", "--keep-serving"};
+
 // The options that only mean something when pushing over OTLP.
 constexpr const char* kPushOnlyOptions[] = {
     "--otlp-protocol",    "--otlp-header",          "--otlp-compression",
@@ -217,6 +220,9 @@ int main(int argc, char** argv) {
     o.otlp = resolve_otlp_settings(otlp, [](const char* name) { return std::getenv(name); });
     if (!o.otlp.error.empty()) return usage_error(app, o.otlp.error);
   }
+  for (const char* name : kListenOnlyOptions)
+    if (o.listen.empty() && app.count(name) > 0)
+      return usage_error(app, std::string(name) + " needs --listen");
   if (auto d = parse_duration(stale_after)) o.stale_after = *d;
   else return usage_error(app, "--stale-after: \"" + stale_after + "\" is not a duration (like 30s, 5m, 1h)");
   if (o.inputs.empty()) o.inputs.push_back("-");
