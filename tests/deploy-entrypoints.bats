@@ -455,8 +455,9 @@ EOF
 @test "textfile: a directory that does not exist is kv-promfmt's failure, and the status says so" {
   export KV_LIBVIRT_SOCKET_GLOB="$TEST_TMP/none/*" KV_TEXTFILE="$TEST_TMP/missing/kubevirt.prom"
   run --separate-stderr timeout 60 "$ENTRYPOINTS/kv-textfile-collector"
-  assert_status 2
-  assert_stderr_contains "kv-promfmt failed (status 2)"
+  assert_status 1
+  assert_stderr_contains "cannot write the textfile $KV_TEXTFILE: directory $TEST_TMP/missing: No such file or directory"
+  assert_stderr_contains "kv-promfmt failed (status 1)"
 }
 
 @test "textfile: SIGTERM stops the stage that runs and exits 143 at once, the textfile untouched" {

@@ -113,6 +113,37 @@ wait_ready() { wait_for 50 curl -sf "$(url /readyz)"; }
   assert_output_contains 'href="/metrics"'
 }
 
+@test "other methods than GET and HEAD get 405 with Allow at once; the connection stays usable" {
+  start_promfmt_server
+  feed 1
+  wait_ready
+  local path method
+  for path in /metrics /healthz /readyz /; do
+    for method in POST PUT DELETE PATCH OPTIONS TRACE; do
+      # -m 3: a POST without a body once waited for the 10 s read timeout.
+      run curl -s -m 3 -X "$method" -D "$TEST_TMP/h" -o "$TEST_TMP/body" -w '%{http_code}' "$(url "$path")"
+      [ "$output" = 405 ] || flunk "$method $path: $output"
+      grep -qix 'Allow: GET, HEAD'$'\r' "$TEST_TMP/h" || flunk "$method $path: $(cat "$TEST_TMP/h")"
+      grep -qx '405 method not allowed' "$TEST_TMP/body" || flunk "$method $path: $(cat "$TEST_TMP/body")"
+    done
+  done
+  # Other paths stay 404 whatever the method.
+  run curl -s -m 3 -X POST -o /dev/null -w '%{http_code}' "$(url /nope)"
+  assert_output 404
+
+  # Without a body, the next request goes on the same connection; with one,
+  # which is never read, the client is told to close it and opens another.
+  run curl -s -m 3 -X POST -o /dev/null -w '%{http_code} %{num_connects}\n' "$(url /metrics)" \
+    --next -s -m 3 -o /dev/null -w '%{http_code} %{num_connects}\n' "$(url /metrics)"
+  assert_output $'405 1\n200 0'
+  run curl -s -m 3 -d 'a=b' -D "$TEST_TMP/h" -o /dev/null -w '%{http_code} %{num_connects}\n' "$(url /metrics)" \
+    --next -s -m 3 -o /dev/null -w '%{http_code} %{num_connects}\n' "$(url /metrics)"
+  assert_output $'405 1\n200 1'
+  grep -qix 'Connection: close'$'\r' "$TEST_TMP/h" || flunk "$(cat "$TEST_TMP/h")"
+  run curl -s -m 3 "$(url /metrics)"
+  assert_output_contains 'kubevirt_vmi_memory_resident_bytes{name="vm-00000"'
+}
+
 @test "each snapshot is rendered once per format and encoding, however many scrapes" {
   start_promfmt_server --log-level debug
   feed 5

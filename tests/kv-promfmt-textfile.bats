@@ -23,6 +23,18 @@ dir_listing() {
   ls -A "$1"
 }
 
+# assert_textfile_refused PATH DIR REASON: kv-promfmt --textfile PATH failed
+# at start with status 1 (a runtime failure, not a usage error), saying which
+# file, which directory and why.
+assert_textfile_refused() {
+  # shellcheck disable=SC2154 # $stderr comes from run --separate-stderr
+  [ "$status" -eq 1 ] || flunk "expected status 1, got $status; stderr: $stderr"
+  [ -z "$output" ] || flunk "stdout should be empty: $output"
+  [[ "$stderr" == *"error: cannot write the textfile $1: directory $2: $3; "*"choose another --textfile"* ]] ||
+    flunk "unexpected message: $stderr"
+  [[ "$stderr" != *"--help"* ]] || flunk "a usage error's hint for a runtime failure: $stderr"
+}
+
 @test "textfile: mode 0644 even under umask 077, no timestamps, same bytes as stdout, no temp file left" {
   mkdir "$TEST_TMP/tf"
   kv-gen-samples --vms 3 --timestamps >"$TEST_TMP/in.ndjson"
@@ -206,17 +218,42 @@ PY
   assert_output_contains 'name="vm-00002"'
 }
 
-@test "textfile: a directory that does not exist is a usage error naming it" {
-  run kv-promfmt --textfile "$TEST_TMP/no/such/dir/x.prom" </dev/null
-  assert_status 2
-  assert_output_contains "$TEST_TMP/no/such/dir"
+@test "textfile: a directory that does not exist is a runtime failure at start, naming it and how to fix it" {
+  kv-gen-samples --vms 1 >"$TEST_TMP/in.ndjson"
+  run --separate-stderr kv-promfmt --textfile "$TEST_TMP/no/such/dir/x.prom" "$TEST_TMP/in.ndjson"
+  assert_textfile_refused "$TEST_TMP/no/such/dir/x.prom" "$TEST_TMP/no/such/dir" "No such file or directory"
+  [[ "$stderr" == *"create it (mkdir -p $TEST_TMP/no/such/dir)"* ]] || flunk "$stderr"
   [ ! -e "$TEST_TMP/no" ]
 
   # A relative path too, named as given.
   cd "$TEST_TMP"
-  run kv-promfmt --textfile missing/x.prom </dev/null
-  assert_status 2
-  assert_output_contains "missing"
-  assert_output_contains "directory"
+  run --separate-stderr kv-promfmt --textfile missing/x.prom in.ndjson
+  assert_textfile_refused missing/x.prom missing "No such file or directory"
   [ ! -e "$TEST_TMP/missing" ]
+}
+
+@test "textfile: a file where the directory should be is a runtime failure at start" {
+  kv-gen-samples --vms 1 >"$TEST_TMP/in.ndjson"
+  : >"$TEST_TMP/file"
+  run --separate-stderr kv-promfmt --textfile "$TEST_TMP/file/x.prom" "$TEST_TMP/in.ndjson"
+  assert_textfile_refused "$TEST_TMP/file/x.prom" "$TEST_TMP/file" "Not a directory"
+  [ ! -s "$TEST_TMP/file" ]
+}
+
+@test "textfile: a directory this user cannot write is a runtime failure at start" {
+  kv-gen-samples --vms 1 >"$TEST_TMP/in.ndjson"
+  mkdir "$TEST_TMP/ro"
+  chmod 0555 "$TEST_TMP/ro"
+  # root writes anywhere: drop to nobody, who must reach the temp dir and the tool.
+  local as_user=()
+  if [ "$(id -u)" -eq 0 ]; then
+    as_user=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+    chmod 0755 "$TEST_TMP"
+    "${as_user[@]}" kv-promfmt --version >/dev/null 2>&1 ||
+      skip "cannot run kv-promfmt as nobody (setpriv, or the build is not readable by others)"
+  fi
+  run --separate-stderr "${as_user[@]}" kv-promfmt --textfile "$TEST_TMP/ro/x.prom" "$TEST_TMP/in.ndjson"
+  assert_textfile_refused "$TEST_TMP/ro/x.prom" "$TEST_TMP/ro" "Permission denied"
+  [[ "$stderr" == *"give uid $("${as_user[@]}" id -u) write access to it"* ]] || flunk "$stderr"
+  [ -z "$(ls -A "$TEST_TMP/ro")" ] || flunk "left in the directory: $(ls -A "$TEST_TMP/ro")"
 }

@@ -45,6 +45,19 @@ teardown() {
   assert_status 2
 }
 
+@test "--stale-after and --keep-serving without --listen are usage errors" {
+  kv-gen-samples --vms 1 >"$TEST_TMP/in.ndjson"
+  local opts
+  for opts in "--stale-after 1m" "--keep-serving" "--keep-serving --textfile $TEST_TMP/x.prom" "--stale-after 1m --otlp-endpoint http://127.0.0.1:9/v1/metrics"; do
+    # shellcheck disable=SC2086 # the options are words
+    run --separate-stderr kv-promfmt $opts "$TEST_TMP/in.ndjson"
+    assert_status 2
+    [ -z "$output" ] || flunk "$opts: stdout should be empty: $output"
+    [[ "$stderr" == *"kv-promfmt: ${opts%% *} needs --listen"*"Try 'kv-promfmt --help'"* ]] || flunk "$opts: $stderr"
+  done
+  [ ! -e "$TEST_TMP/x.prom" ]
+}
+
 @test "a missing input file is a runtime failure naming the file" {
   run --separate-stderr kv-promfmt "$TEST_TMP/nope.ndjson"
   assert_status 1

@@ -50,3 +50,35 @@ man_example() {
 @test "the histogram example in kv-sample(5) is the golden case man-kv-sample-histogram" {
   man_example phases.ndjson man-kv-sample-histogram
 }
+
+# render_man PAGE: the page as plain text on one column of 1000, without
+# mandoc's overstriking (bold, underline).
+render_man() {
+  mandoc -T ascii -O width=1000 "$1" | sed 's/.\x08//g'
+}
+
+@test "kv-promfmt(1): every option the rendered page names outside EXAMPLES is one of --help's" {
+  # A word after Fl becomes an option too: ".Pq with Fl -textfile only" reads "-only".
+  run kv-promfmt --help
+  assert_success
+  grep -oE -- '(^|[ ,])--?[a-z][a-z0-9-]*' <<<"$output" | sed 's/^[ ,]*//' | sort -u >"$TEST_TMP/help"
+  render_man "$KV_ROOT/man/kv-promfmt.1" | sed '/^EXAMPLES$/,/^SEE ALSO$/d' |
+    grep -oE -- '(^|[[:space:]([|])--?[a-zA-Z][a-zA-Z0-9-]*' | sed 's/^[[:space:]([|]*//' | sort -u >"$TEST_TMP/man"
+  [ -s "$TEST_TMP/help" ] && [ -s "$TEST_TMP/man" ]
+  run comm -13 "$TEST_TMP/help" "$TEST_TMP/man"
+  [ -z "$output" ] || flunk "the rendered kv-promfmt(1) names options that --help does not have:"$'\n'"$output"
+}
+
+@test "kv-promfmt(1): every example renders as written, so that it can be pasted" {
+  # mdoc takes a lone trailing "." or "," for punctuation: ".Dl ... | jq ." reads "jq.".
+  sed -n '/^\.Sh EXAMPLES$/,/^\.Sh /p' "$KV_ROOT/man/kv-promfmt.1" |
+    awk '/^\.Bd -literal/ { lit = 1; next } /^\.Ed$/ { lit = 0; next } lit { print; next } sub(/^\.Dl /, "")' |
+    sed 's/\\&//g; s/\\e/\\/g; s/^ *//' >"$TEST_TMP/examples"
+  [ "$(wc -l <"$TEST_TMP/examples")" -ge 8 ] || flunk "few examples found: $(cat "$TEST_TMP/examples")"
+  render_man "$KV_ROOT/man/kv-promfmt.1" | sed -n '/^EXAMPLES$/,/^SEE ALSO$/p' | sed 's/^ *//' >"$TEST_TMP/rendered"
+  local line missing=""
+  while IFS= read -r line; do
+    grep -qxF -- "$line" "$TEST_TMP/rendered" || missing+="$line"$'\n'
+  done <"$TEST_TMP/examples"
+  [ -z "$missing" ] || flunk "these examples do not render as written:"$'\n'"$missing"
+}

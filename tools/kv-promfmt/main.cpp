@@ -13,11 +13,14 @@
 #include <simdjson.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cerrno>
 #include <cstring>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
 
 #include "cli.hpp"
@@ -48,6 +51,9 @@ std::string libraries() {
          std::to_string(SPDLOG_VER_MINOR) + "." + std::to_string(SPDLOG_VER_PATCH) +
          ", libcurl " + libcurl_version();
 }
+
+// The options that only mean something when serving HTTP.
+constexpr const char* kListenOnlyOptions[] = {"--stale-after", "--keep-serving"};
 
 // The options that only mean something when pushing over OTLP.
 constexpr const char* kPushOnlyOptions[] = {
@@ -158,6 +164,31 @@ void setup_cli(CLI::App& app, Options& o, std::string& format, std::string& stal
       "See kv-promfmt(1) and kv-sample(5).\n");
 }
 
+// Why the textfile cannot be written, with what to do about it; nullopt when
+// its directory is writable. Checked at start, so that a wrong path fails
+// before any input is read rather than at the first snapshot.
+std::optional<std::string> textfile_directory_problem(const std::string& textfile) {
+  std::size_t slash = textfile.rfind('/');
+  std::string dir =
+      slash == std::string::npos ? "." : textfile.substr(0, std::max<std::size_t>(slash, 1));
+  struct stat st {};
+  int err;
+  if (::stat(dir.c_str(), &st) != 0) err = errno;
+  else if (!S_ISDIR(st.st_mode)) err = ENOTDIR;
+  else if (::access(dir.c_str(), W_OK) != 0) err = errno;
+  else return std::nullopt;
+  std::string fix;
+  switch (err) {
+    case ENOENT: fix = "create it (mkdir -p " + dir + ")"; break;
+    case EACCES:
+    case EPERM: fix = "give uid " + std::to_string(::getuid()) + " write access to it"; break;
+    case EROFS: fix = "use a directory on a writable file system"; break;
+  }
+  if (!fix.empty()) fix += ", or ";
+  return "cannot write the textfile " + textfile + ": directory " + dir + ": " +
+         std::strerror(err) + "; " + fix + "choose another --textfile";
+}
+
 // Wakes the main loop from reader threads.
 void notify(int fd) {
   std::uint64_t one = 1;
@@ -189,6 +220,9 @@ int main(int argc, char** argv) {
     o.otlp = resolve_otlp_settings(otlp, [](const char* name) { return std::getenv(name); });
     if (!o.otlp.error.empty()) return usage_error(app, o.otlp.error);
   }
+  for (const char* name : kListenOnlyOptions)
+    if (o.listen.empty() && app.count(name) > 0)
+      return usage_error(app, std::string(name) + " needs --listen");
   if (auto d = parse_duration(stale_after)) o.stale_after = *d;
   else return usage_error(app, "--stale-after: \"" + stale_after + "\" is not a duration (like 30s, 5m, 1h)");
   if (o.inputs.empty()) o.inputs.push_back("-");
@@ -196,15 +230,15 @@ int main(int argc, char** argv) {
     if (!parse_listen_address(addr))
       return usage_error(app, "--listen: \"" + addr +
                                   "\" is not an address (like :8080, 127.0.0.1:8080, [::1]:8080)");
-  if (!o.textfile.empty()) {
-    std::string dir = o.textfile.rfind('/') == std::string::npos
-                          ? "."
-                          : o.textfile.substr(0, std::max<std::size_t>(o.textfile.rfind('/'), 1));
-    if (::access(dir.c_str(), W_OK) != 0)
-      return usage_error(app, "--textfile: cannot write in directory " + dir + ": " +
-                                  std::strerror(errno));
-  }
   setup_logging(kTool, o.log_level);
+  // A textfile that cannot be written is a problem of the machine, not of
+  // the command line: a runtime failure, as when writing it fails later.
+  if (!o.textfile.empty()) {
+    if (auto problem = textfile_directory_problem(o.textfile)) {
+      spdlog::error("{}", *problem);
+      return kExitFailure;
+    }
+  }
   if (!o.textfile.empty() && !o.textfile.ends_with(".prom"))
     spdlog::warn("--textfile {} does not end in .prom: node_exporter only reads *.prom files",
                  o.textfile);

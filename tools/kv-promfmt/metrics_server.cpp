@@ -5,8 +5,11 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <charconv>
+#include <iterator>
 #include <stdexcept>
+#include <string_view>
 
 #include "clock.hpp"
 #include "content_negotiation.hpp"
@@ -17,6 +20,9 @@ namespace kv::promfmt {
 
 namespace {
 constexpr std::size_t kServerThreads = 32;
+
+// The paths route() serves, each to GET and HEAD only.
+constexpr std::string_view kPaths[] = {"/metrics", "/healthz", "/readyz", "/"};
 
 // Binds `server` to `host` (every address when empty: IPv6 and IPv4 if the
 // host has IPv6, else IPv4); returns the port, or -1.
@@ -59,6 +65,28 @@ MetricsServer::MetricsServer(const Publisher& publisher, std::chrono::millisecon
 MetricsServer::~MetricsServer() { stop(); }
 
 void MetricsServer::route(httplib::Server& server) {
+  // Any other method is answered here, before the library reads a body: our
+  // paths say 405 and which methods they allow, the others 404. (The library
+  // would otherwise read a body of any size into memory, wait for the read
+  // timeout on a POST without Content-Length, and answer 400 or 404.)
+  server.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (req.method == "GET" || req.method == "HEAD")
+      return httplib::Server::HandlerResponse::Unhandled;
+    if (std::find(std::begin(kPaths), std::end(kPaths), req.path) != std::end(kPaths)) {
+      res.status = 405;
+      res.set_header("Allow", "GET, HEAD");
+      res.set_content("405 method not allowed\n", "text/plain; charset=utf-8");
+    } else {
+      res.status = 404;
+    }
+    // A body left unread would be taken for the next request: the client
+    // must not send one on this connection.
+    std::string length = req.get_header_value("Content-Length");
+    bool body = req.has_header("Transfer-Encoding") || (!length.empty() && length != "0");
+    if (body && req.get_header_value("Connection") != "close")
+      res.set_header("Connection", "close");
+    return httplib::Server::HandlerResponse::Handled;
+  });
   server.Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
     auto expo = publisher_.current();
     if (!expo) {
