@@ -253,5 +253,5 @@ print(total)')"
   [[ "$stderr" == *"$TEST_TMP/bad.ndjson:2: \"stats\" must be an object"* ]] || flunk "$stderr"
   run --separate-stderr kv-domstats --replay "$TEST_TMP/missing.ndjson"
   assert_status 1
-  [[ "$stderr" == *"cannot open $TEST_TMP/missing.ndjson"* ]] || flunk "$stderr"
+  [[ "$stderr" == *"cannot open $TEST_TMP/missing.ndjson: No such file or directory"* ]] || flunk "$stderr"
 }
