@@ -651,12 +651,12 @@ snapshots_after() {  # lines
   disk="kubevirt_vm_disk_allocated_size_bytes{device=\"root\",name=\"d\",namespace=\"$NS\",persistentvolumeclaim=\"d-root\",volume_mode=\"Filesystem\"}"
   wait_for 100 metric_is "$evictable" 0
   wait_for 100 metric_is "$disk" 10737418240
-  last_snapshot | grep -q "^kubevirt_vmi_info{evictable=\"true\",name=\"v\"" || flunk "$(last_snapshot)"
+  last_snapshot | grep -q "^kubevirt_vmi_info{evictable=\"true\",flavor=\"<none>\",name=\"v\"" || flunk "$(last_snapshot)"
   # The cluster's strategy changes: the VMI, with no strategy of its own
   # and not known to be migratable, now blocks eviction.
   kubevirt_cr LiveMigrate
   wait_for 100 metric_is "$evictable" 1
-  last_snapshot | grep -q "^kubevirt_vmi_info{evictable=\"false\",name=\"v\"" || flunk "$(last_snapshot)"
+  last_snapshot | grep -q "^kubevirt_vmi_info{evictable=\"false\",flavor=\"<none>\",name=\"v\"" || flunk "$(last_snapshot)"
   # The claim grows, then goes: the disk's series follows, then goes.
   claim d-root 20Gi
   wait_for 100 metric_is "$disk" 21474836480
