@@ -192,6 +192,13 @@ metric_at_least() { local v; v="$(metric "$1")"; [ -n "$v" ] && [ "${v%.*}" -ge 
   grep -q 'malformed watch event' "$TEST_TMP/log" || flunk "$(cat "$TEST_TMP/log")"
 }
 
+@test "kv-watch --events: a reader that goes away ends it at once, also when no event comes" {
+  # $NS has no objects here: nothing is ever written that could fail.
+  run bash -c "timeout 20 kv-watch --kubeconfig '$SIM_DIR/kubeconfig' -n '$NS-idle' --events vmis | true; echo \${PIPESTATUS[0]}"
+  assert_success
+  [ "$output" = 0 ] || flunk "kv-watch exited with $output (124: it kept running)"
+}
+
 @test "kv-watch: slow answers and an expired continue token still give the whole list" {
   for i in 1 2 3 4 5 6 7; do put_vmi "vm$i"; done
   ctl POST /faults '{"fault":"slow","verb":"list","delay":"300ms","count":2}' >/dev/null

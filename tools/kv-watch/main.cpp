@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cerrno>
 #include <fstream>
 #include <sstream>
@@ -237,6 +238,7 @@ std::vector<ResourceType> recorded_types(const std::string& path) {
 // --print-resources: the RBAC a config needs, known without a server (a
 // kind outside the built-in table needs resourcePlural in the config).
 int print_resources(const CLI::App& app, const Settings& s, const crs::MetricsConfig* config) {
+  ::signal(SIGPIPE, SIG_IGN);  // a reader that went away is EPIPE, below
   std::set<std::string> ids;
   if (config) {
     for (const auto& r : config->resources)
@@ -253,14 +255,17 @@ int print_resources(const CLI::App& app, const Settings& s, const crs::MetricsCo
   }
   for (const auto& name : s.resources) {
     auto type = resolve_resource(name, nullptr);
-    if (!type) {
-      spdlog::error("unknown resource \"{}\": name it as group/version/resource", name);
-      return kExitFailure;
-    }
+    if (!type)  // as when watching: a usage error
+      return usage_error(app, "unknown resource \"" + name + "\": name it as group/version/resource");
     ids.insert(type->id());
   }
   for (const auto& id : ids) std::printf("%s\n", id.c_str());
-  return std::fflush(stdout) == 0 ? kExitOk : kExitFailure;
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    if (errno == EPIPE) return kExitOk;  // the reader went away
+    spdlog::error("cannot write to stdout: {}", std::strerror(errno));
+    return kExitFailure;
+  }
+  return kExitOk;
 }
 
 // Runs a replay, mapping what goes wrong to an exit status: a reader that
@@ -653,10 +658,16 @@ int main(int argc, char** argv) {
   auto next_snapshot = std::chrono::steady_clock::now();
   try {
     for (;;) {
-      pollfd pfd{signal_fd, POLLIN, 0};
-      if (::poll(&pfd, 1, 100) > 0) {
-        spdlog::info("received a signal, exiting");
-        break;
+      // A pipe whose reader went away says so on its write end (POLLERR):
+      // a quiet stream (--events on an idle cluster) must not wait for its
+      // next line to notice.
+      pollfd pfds[2] = {{signal_fd, POLLIN, 0}, {STDOUT_FILENO, 0, 0}};
+      if (::poll(pfds, 2, 100) > 0) {
+        if (pfds[0].revents) {
+          spdlog::info("received a signal, exiting");
+          break;
+        }
+        if (pfds[1].revents & POLLERR) break;  // as a write's EPIPE: a quiet exit
       }
       if (s.events) events.flush();
       if (output_failed) break;
