@@ -19,9 +19,9 @@ struct Collected {
   double value;
 };
 
-std::vector<Collected> map_all(const DomainRecord& r, bool emit_all = false) {
+std::vector<Collected> map_all(const DomainRecord& r, bool emit_all = false, bool dirty_rate = false) {
   std::vector<Collected> out;
-  MappingOptions options{"node01", emit_all};
+  MappingOptions options{"node01", emit_all, dirty_rate};
   map_domain(r, options, [&](const SampleOut& s) {
     Collected c{std::string(s.name), {}, s.value};
     for (const auto& [k, v] : s.labels) c.labels.emplace(k, v);
@@ -103,7 +103,7 @@ TEST(DomstatsMapping, EmitAllUsesZeroForCountersAndNaNForGauges) {
   r.stats = {{"vcpu.maximum", std::uint64_t(1)}, {"block.count", std::uint64_t(1)},
              {"block.0.name", std::string("vda")}, {"net.count", std::uint64_t(1)},
              {"net.0.name", std::string("tap0")}};
-  auto got = map_all(r, true);
+  auto got = map_all(r, true, true);
   std::set<std::string> names;
   for (const auto& c : got) {
     names.insert(c.name);
@@ -125,6 +125,12 @@ TEST(DomstatsMapping, EmitAllUsesZeroForCountersAndNaNForGauges) {
   // event-driven ones (not from domain stats).
   EXPECT_EQ(names.size(), 36u);
   EXPECT_FALSE(names.count("kubevirt_vmi_migration_data_bytes_total"));
+  // Nothing measures the dirty rate without --dirty-rate: no placeholder.
+  std::set<std::string> without;
+  for (const auto& c : map_all(r, true, false)) without.insert(c.name);
+  EXPECT_EQ(without.size(), 35u);
+  EXPECT_FALSE(without.count("kubevirt_vmi_dirty_rate_bytes_per_second"));
+  EXPECT_TRUE(names.count("kubevirt_vmi_dirty_rate_bytes_per_second"));
 }
 
 TEST(DomstatsMapping, NotKubeVirtsDomainsGiveNothing) {

@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <set>
 
+#include "metric_model.hpp"
+
 namespace kv::watch::crs {
 namespace {
 
@@ -814,6 +816,12 @@ MetricsConfig parse_metrics_config(const std::string& text, const std::string& f
                    file, mentry, config.warnings);
         MetricSpec spec;
         spec.name = prefix.empty() ? name : prefix + "_" + name;
+        if (!is_valid_metric_name(spec.name))
+          throw ConfigError(at(file, m["name"]) + ": " + mentry + ": \"" + spec.name +
+                            "\" is not a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)");
+        if (spec.name.starts_with("kv_watch_"))
+          throw ConfigError(at(file, m["name"]) + ": " + mentry +
+                            ": names starting with kv_watch_ are kv-watch's own metrics; choose another");
         spec.where = at(file, m) + ": " + mentry;
         spec.help = scalar(m["help"], file, mentry + " help");
         spec.common_labels = common;

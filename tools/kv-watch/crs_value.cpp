@@ -555,6 +555,10 @@ std::string sanitize_label_name(std::string_view key) {
       while (i + 1 < key.size() && (static_cast<unsigned char>(key[i + 1]) & 0xC0) == 0x80) ++i;
     }
   }
+  // A label name cannot start with a digit, and "__" names are Prometheus'
+  // own: a Kubernetes label key may be either ("9lives", "__meta").
+  if (!out.empty() && std::isdigit(static_cast<unsigned char>(out.front()))) out.insert(0, "_");
+  while (out.starts_with("__")) out.erase(0, 1);
   return out;
 }
 

@@ -99,7 +99,8 @@ std::string go_format_float(double v);
 std::string go_format_value(simdjson::dom::element value);
 
 // Label names from labelsFromPath keys: every character outside
-// [a-zA-Z0-9_] becomes "_" (one per UTF-8 character).
+// [a-zA-Z0-9_] becomes "_" (one per UTF-8 character), a leading digit gets
+// a "_" before it, and a leading "__" (Prometheus' own) becomes "_".
 std::string sanitize_label_name(std::string_view key);
 
 // The label names kube-state-metrics gives a map's keys in its *_labels and
