@@ -395,3 +395,18 @@ YAML
   done
   [ "$picked" = "$(grep -E '"name":"kube_(pod|node)_' <<<"$whole")" ] || flunk "$picked"
 }
+
+@test "kv-watch: a directory given as --config or --replay, and a negative --shard, are errors that say so" {
+  run --separate-stderr kv-watch --config "$TEST_TMP"
+  assert_status 1
+  [[ "$stderr" == *"$TEST_TMP: is a directory; --config takes a file or a built-in config's name"* ]] || flunk "$stderr"
+  run --separate-stderr kv-watch --events --replay "$TEST_TMP"
+  assert_status 1
+  [[ "$stderr" == *"$TEST_TMP: is a directory, not a recording"* ]] || flunk "$stderr"
+  run --separate-stderr kv-watch --events --replay "$TEST_TMP/none.ndjson"
+  assert_status 1
+  [[ "$stderr" == *"$TEST_TMP/none.ndjson: cannot open the recording: No such file or directory"* ]] || flunk "$stderr"
+  run --separate-stderr kv-watch --shard -1 vmis
+  assert_status 2
+  [[ "$stderr" == *"--shard -1 is negative"* ]] || flunk "$stderr"
+}

@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include "atomic_file.hpp"
@@ -38,8 +41,11 @@ void EventWriter::flush() {
 
 std::size_t read_event_recording(const std::string& path,
                                  const std::function<void(const ReplayedEvent&)>& on_event, bool log_bad) {
+  std::error_code ec;
+  if (path != "-" && std::filesystem::is_directory(path, ec))
+    throw std::runtime_error(path + ": is a directory, not a recording");
   std::ifstream in(path == "-" ? "/dev/stdin" : path);
-  if (!in) throw std::runtime_error(path + ": cannot open the recording");
+  if (!in) throw std::runtime_error(path + ": cannot open the recording: " + std::strerror(errno));
   simdjson::dom::parser parser;
   std::size_t bad = 0, line_no = 0;
   std::string line;

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <csignal>
 #include <cerrno>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <set>
@@ -95,6 +96,10 @@ int replay_events(const Settings& s, const std::set<std::string>& wanted) {
 // A file, or the name of a built-in config when no such file exists.
 std::optional<crs::MetricsConfig> load_config(const std::string& path) {
   std::string text, source = path;
+  if (std::error_code ec; std::filesystem::is_directory(path, ec)) {
+    spdlog::error("{}: is a directory; --config takes a file or a built-in config's name", path);
+    return std::nullopt;
+  }
   if (std::ifstream in(path); in) {
     std::ostringstream buf;
     buf << in.rdbuf();
@@ -421,7 +426,9 @@ int main(int argc, char** argv) {
     return usage_error(app, "--watch-timeout: \"" + s.watch_timeout + "\" is not a duration of 1s or more" + syntax);
   if (!request_timeout || request_timeout->count() == 0)
     return usage_error(app, "--request-timeout: \"" + s.request_timeout + "\" is not a positive duration" + syntax);
-  if (s.shard < 0 || s.shard >= s.total_shards)
+  if (s.shard < 0)
+    return usage_error(app, "--shard " + std::to_string(s.shard) + " is negative (shards count from 0)");
+  if (s.shard >= s.total_shards)
     return usage_error(app, "--shard " + std::to_string(s.shard) + " is not below --total-shards " +
                                 std::to_string(s.total_shards));
   NamespaceScope scope;
