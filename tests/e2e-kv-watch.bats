@@ -451,6 +451,18 @@ put_pod() {  # namespace name [phase]
 put_node() {
   ctl POST /objects "$(printf '{"apiVersion":"v1","kind":"Node","metadata":{"name":"%s"},"status":{"allocatable":{"cpu":"4","memory":"8Gi"},"conditions":[{"type":"Ready","status":"True"}]}}' "$NS-node")" >/dev/null
 }
+@test "kv-watch --events: listed objects carry kind and apiVersion, as kubectl's watch output does" {
+  put_pod "$NS" p1
+  put_vmi v1
+  run --separate-stderr kv-watch --kubeconfig "$SIM_DIR/kubeconfig" -n "$NS" --events --once pods vmis
+  assert_success
+  [ "$(printf '%s\n' "$output" | jq -r '"\(.object.kind) \(.object.apiVersion)"' | sort | tr '\n' ,)" = "Pod v1,VirtualMachineInstance kubevirt.io/v1," ] ||
+    flunk "$output"
+  # Put first, as the server writes them; the rest of the object unchanged.
+  [ "$(printf '%s\n' "$output" | jq -r 'select(.object.kind == "Pod") | .object | keys_unsorted[0:3] | join(",")')" = "kind,apiVersion,metadata" ] ||
+    flunk "$output"
+}
+
 # The samples of a kv-watch output without its self-metrics, without help
 # (the first sample of a family carries it), in their order.
 config_samples() {

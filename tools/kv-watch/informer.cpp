@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "clock.hpp"
+#include "sample_writer.hpp"
 
 namespace kv::watch {
 namespace {
@@ -133,10 +134,26 @@ std::string Informer::query(bool watch, const std::string& continue_token) const
   return q;
 }
 
+// The object as kubectl's watch output shows it: a list's items come
+// without kind and apiVersion (the server leaves them out of typed lists),
+// so they are put back, first, as the server writes them.
+std::string Informer::object_json(simdjson::dom::element object) const {
+  std::string json = simdjson::minify(object);
+  if (!type_.kind.empty() && object["kind"].error() != simdjson::SUCCESS && json.size() >= 2 &&
+      json.front() == '{') {
+    std::string head = "{\"kind\":";
+    append_json_string(head, type_.kind);
+    head += ",\"apiVersion\":";
+    append_json_string(head, type_.api_version());
+    json.replace(0, 1, json.size() > 2 ? head + "," : head);
+  }
+  return json;
+}
+
 void Informer::emit(EventType event, simdjson::dom::element object) {
   if (!on_change_) return;
   if (want_objects_) {
-    on_change_(type_, event, simdjson::minify(object));
+    on_change_(type_, event, object_json(object));
   } else {
     std::lock_guard lock(cache_.mutex());
     const CachedObject* cached = cache_.find(object_key(object));
@@ -270,7 +287,7 @@ bool Informer::handle_event(std::string_view line, RestartReason& end) {
   if (auto rv = object_resource_version(object); !rv.empty()) resource_version_ = rv;
   if (!in_shard(object)) return true;  // another replica's object (uids never change)
   if (*event == EventType::deleted) {
-    if (on_change_ && want_objects_) on_change_(type_, EventType::deleted, simdjson::minify(object));
+    if (on_change_ && want_objects_) on_change_(type_, EventType::deleted, object_json(object));
     auto fields = cache_.erase(key);
     if (on_change_ && !want_objects_ && fields) on_change_(type_, EventType::deleted, *fields);
     return true;

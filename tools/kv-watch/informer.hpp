@@ -124,6 +124,7 @@ class Informer {
   bool handle_event(std::string_view line, RestartReason& end);
   RestartReason classify_failure(const KubeResponse& r, std::chrono::milliseconds& wait);
   void emit(EventType event, simdjson::dom::element object);
+  std::string object_json(simdjson::dom::element object) const;
   void contact();
   bool in_shard(simdjson::dom::element object) const;
 
