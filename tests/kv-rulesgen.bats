@@ -225,6 +225,16 @@ PY
   [[ "$stderr" == *"virt-api.rules.yaml:"*": alert VirtAPIDown: severity \"urgent\" is not one of critical, warning, info"* ]] || flunk "$stderr"
 }
 
+@test "kv-rulesgen: a misspelt expr is reported once as missing, beside the unknown key" {
+  cp -r "$KV_ROOT/rules" "$TEST_TMP/rules"
+  sed -i '0,/^\( *\)expr:/s//\1exp:/' "$TEST_TMP/rules/virt-api.rules.yaml"
+  run --separate-stderr kv-rulesgen --check --rules-dir "$TEST_TMP/rules"
+  assert_status 4
+  [ "$(grep -c 'no expr' <<<"$stderr")" -eq 1 ] || flunk "$stderr"
+  [[ "$stderr" == *"exp"* ]] || flunk "$stderr"
+  [[ "$stderr" != *"expr is empty"* ]] || flunk "$stderr"
+}
+
 @test "kv-rulesgen: a closed stdout is a quiet exit" {
   run --separate-stderr bash -c "kv-rulesgen -k v1.9 | head -n 1 >/dev/null; echo \"\${PIPESTATUS[0]}\""
   assert_output 0

@@ -208,8 +208,7 @@ void read_rule(FileReader& r, const YAML::Node& node, RuleKind kind,
     rule.expr_position =
         r.expression_start(expr, rule.expr, rule.expr_literal_block, rule.expr_on_one_line);
   } else {
-    r.problem(node, id, "no expr");
-    rule.expr_position = rule.position;
+    r.problem(node, id, "no expr");  // and no "expr is empty" too: expr_position stays unset
   }
   if (const auto f = node["for"]) {
     rule.for_position = r.at(f);
