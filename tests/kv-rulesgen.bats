@@ -225,6 +225,21 @@ PY
   [[ "$stderr" == *"virt-api.rules.yaml:"*": alert VirtAPIDown: severity \"urgent\" is not one of critical, warning, info"* ]] || flunk "$stderr"
 }
 
+@test "kv-rulesgen: a missing release list or external-metrics list is one problem, not one per rule" {
+  cp -r "$KV_ROOT/rules" "$TEST_TMP/rules"
+  rm "$TEST_TMP/rules/kubevirt-releases.yaml"
+  run --separate-stderr kv-rulesgen --check --rules-dir "$TEST_TMP/rules"
+  assert_status 4
+  [[ "$stderr" == *"kubevirt-releases.yaml: cannot read the file"* ]] || flunk "$stderr"
+  [[ "$stderr" == *"error: 1 problem in the rule sources"* ]] || flunk "$stderr"
+  cp "$KV_ROOT/rules/kubevirt-releases.yaml" "$TEST_TMP/rules/"
+  rm "$TEST_TMP/rules/external-metrics.yaml"
+  run --separate-stderr kv-rulesgen --check --rules-dir "$TEST_TMP/rules"
+  assert_status 4
+  [[ "$stderr" == *"external-metrics.yaml: cannot read the file"* ]] || flunk "$stderr"
+  [[ "$stderr" == *"error: 1 problem in the rule sources"* ]] || flunk "$stderr"
+}
+
 @test "kv-rulesgen: a misspelt expr is reported once as missing, beside the unknown key" {
   cp -r "$KV_ROOT/rules" "$TEST_TMP/rules"
   sed -i '0,/^\( *\)expr:/s//\1exp:/' "$TEST_TMP/rules/virt-api.rules.yaml"

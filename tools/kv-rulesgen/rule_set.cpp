@@ -154,9 +154,12 @@ RuleSet RuleSet::check(RuleSources sources, std::vector<Diagnostic>& problems) {
       problems.push_back({ext.position, "", metric +
                                                 " is in the metric catalog; it is not an external series"});
 
+  // Without a release list (its file missing or broken, which is reported
+  // already) every version would be unknown: no checks against it, rather
+  // than one knock-on error per rule.
   auto release_known = [&](KubevirtVersion v) {
-    return std::any_of(set.releases_.begin(), set.releases_.end(),
-                       [&](const Release& r) { return r.version == v; });
+    return set.releases_.empty() || std::any_of(set.releases_.begin(), set.releases_.end(),
+                                                [&](const Release& r) { return r.version == v; });
   };
 
   // Each rule on its own.
@@ -245,13 +248,15 @@ RuleSet RuleSet::check(RuleSources sources, std::vector<Diagnostic>& problems) {
       if (!reads.insert(ref.name).second) continue;
       if (set.producers_.count(ref.name)) continue;
       if (const MetricInfo* m = catalog_metric(ref.name)) {
-        if (m->source != MetricSource::self && !set.kubevirt_since_.count(std::string(m->name)))
+        if (m->source != MetricSource::self && !set.releases_.empty() &&
+            !set.kubevirt_since_.count(std::string(m->name)))
           problem(position_in_expr(r, ref.offset),
                   "reads KubeVirt's " + ref.name + ", which no release in " + kReleasesFile +
                       " lists: add it to the release that added it");
         continue;
       }
-      if (sources.external.count(ref.name)) continue;
+      // Likewise without the external metrics' list.
+      if (sources.external.empty() || sources.external.count(ref.name)) continue;
       problem(position_in_expr(r, ref.offset),
               "unknown metric " + ref.name +
                   ": not in the metric catalog, not recorded by a rule, not in " +
