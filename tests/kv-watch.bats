@@ -410,3 +410,12 @@ YAML
   assert_status 2
   [[ "$stderr" == *"--shard -1 is negative"* ]] || flunk "$stderr"
 }
+
+@test "kv-watch: --interval with --events or --once is a usage error" {
+  run --separate-stderr kv-watch --events --interval 5s vmis
+  assert_status 2
+  [[ "$stderr" == *"--events writes events, not snapshots"* ]] || flunk "$stderr"
+  run --separate-stderr kv-watch --once --interval 5s vmis
+  assert_status 2
+  [[ "$stderr" == *"--once writes one snapshot"* ]] || flunk "$stderr"
+}

@@ -439,6 +439,10 @@ int main(int argc, char** argv) {
   }
   if (!s.config.empty() && s.events)
     return usage_error(app, "--config and --events do not go together: events carry whole objects");
+  if (app.count("--interval") && (s.events || s.once))
+    return usage_error(app, std::string("--interval is the time between snapshots; ") +
+                                (s.events ? "--events writes events, not snapshots"
+                                          : "--once writes one snapshot"));
   if (!s.config.empty() && !s.resources.empty())
     return usage_error(app, "with --config the config names the resources; drop the resource arguments "
                             "(--resources picks some of the config's)");
