@@ -747,6 +747,23 @@ void check_histogram_names(const MetricsConfig& config) {
     }
 }
 
+// Entries of one name make one family, so they must agree on its type: a
+// counter and a gauge of one name would be two families to Prometheus.
+void check_sample_types(const MetricsConfig& config) {
+  std::map<std::string, const MetricSpec*> first;
+  for (const auto& r : config.resources)
+    for (const auto& m : r.metrics) {
+      if (m.each.type == EachType::transition) continue;  // check_histogram_names
+      auto [it, fresh] = first.try_emplace(m.name, &m);
+      if (!fresh && it->second->sample_type != m.sample_type)
+        throw ConfigError(m.where + ": " + m.name + " is a " +
+                          (m.sample_type == SampleType::counter ? "counter" : "gauge") + " here and a " +
+                          (it->second->sample_type == SampleType::counter ? "counter" : "gauge") + " at " +
+                          it->second->where.substr(0, it->second->where.find(": ")) +
+                          "; give every entry of one name the same sampleType");
+    }
+}
+
 }  // namespace
 
 MetricsConfig parse_metrics_config(const std::string& text, const std::string& file) {
@@ -855,6 +872,7 @@ MetricsConfig parse_metrics_config(const std::string& text, const std::string& f
     }
     add_lookup_targets(config);
     check_histogram_names(config);
+    check_sample_types(config);
   } catch (const YAML::Exception& e) {
     throw ConfigError(file + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
   }
