@@ -779,12 +779,19 @@ MetricsConfig parse_metrics_config(const std::string& text, const std::string& f
     refuse_duplicate_keys(root, file);
     if (!root.IsMap()) throw ConfigError(at(file, root) + ": expected a CustomResourceStateMetrics mapping");
     check_keys(root, {"kind", "spec"}, file, "the config", config.warnings);
+    // Another kind may be another tool's file, given by mistake; it is read
+    // all the same, as kube-state-metrics reads it, but said.
+    if (auto kind = root["kind"]; kind && !kind.IsNull() && (!kind.IsScalar() || kind.Scalar() != "CustomResourceStateMetrics"))
+      config.warnings.push_back(at(file, kind) + ": kind is \"" + (kind.IsScalar() ? kind.Scalar() : std::string("?")) +
+                                "\", not CustomResourceStateMetrics; read as one, as kube-state-metrics does");
     auto spec = root["spec"];
     if (!spec || !spec.IsMap()) throw ConfigError(at(file, root) + ": \"spec\" with \"resources\" is missing");
     check_keys(spec, {"resources"}, file, "spec", config.warnings);
     auto resources = spec["resources"];
     if (!resources || !resources.IsSequence())
       throw ConfigError(at(file, spec) + ": spec.resources must be a list");
+    if (resources.size() == 0)
+      throw ConfigError(at(file, resources) + ": spec.resources is empty: there would be nothing to watch");
     std::size_t r_index = 0;
     for (const auto& r : resources) {
       ++r_index;
