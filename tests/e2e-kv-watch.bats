@@ -281,7 +281,7 @@ YAML
   openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TEST_TMP/k" -out "$TEST_TMP/other-ca.crt" -days 1 -subj /CN=other 2>/dev/null
   run --separate-stderr kv-watch --server "$API_URL" --ca-file "$TEST_TMP/other-ca.crt" --token-file "$SIM_DIR/token" --once vmis
   assert_status 1
-  [[ "$stderr" == *"$API_URL: TLS failed: SSL certificate problem"*"check the CA"* ]] || flunk "$stderr"
+  [[ "$stderr" == *"$API_URL: TLS failed: SSL certificate problem"*"check the CA (--ca-file) and the client certificate"* ]] || flunk "$stderr"
   # Without any CA the system store does not know the simulator's either.
   run --separate-stderr kv-watch --server "$API_URL" --token-file "$SIM_DIR/token" --once vmis
   assert_status 1

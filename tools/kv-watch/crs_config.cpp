@@ -189,7 +189,8 @@ EachSpec parse_each(const YAML::Node& each, const std::string& file, const std::
                     std::vector<std::string>& warnings) {
   if (!each || !each.IsMap()) throw ConfigError(at(file, each) + ": " + entry + ": \"each\" is missing");
   check_keys(each, {"type", "gauge", "stateSet", "info", "transition"}, file, entry + " each", warnings);
-  std::string type = scalar(each["type"], file, entry + " each.type");
+  std::string given = scalar(each["type"], file, entry + " each.type");
+  std::string type = given;
   std::transform(type.begin(), type.end(), type.begin(), ::tolower);
   EachSpec spec;
   YAML::Node body;
@@ -206,7 +207,7 @@ EachSpec parse_each(const YAML::Node& each, const std::string& file, const std::
     spec.type = EachType::transition;
     body = each["transition"];
   } else {
-    throw ConfigError(at(file, each) + ": " + entry + ": unknown metric type \"" + type +
+    throw ConfigError(at(file, each) + ": " + entry + ": unknown metric type \"" + given +
                       "\" (want Gauge, StateSet, Info or Transition)");
   }
   std::string block = type == "stateset" ? "stateSet" : type;

@@ -514,8 +514,11 @@ int main(int argc, char** argv) {
   switch (probe.outcome) {
     case ApiProbe::Outcome::kubernetes: break;
     case ApiProbe::Outcome::tls_failure:
-      spdlog::error("{}: TLS failed: {}; check the CA (certificate-authority in {}, or --ca-file) "
-                    "and the client certificate", access.server, probe.message, access.origin);
+      // With --server there is no kubeconfig: only --ca-file sets the CA.
+      spdlog::error("{}: TLS failed: {}; check the CA ({}) and the client certificate", access.server,
+                    probe.message,
+                    access.origin == "--server" ? std::string("--ca-file")
+                                                : "certificate-authority in " + access.origin + ", or --ca-file");
       return kExitFailure;
     case ApiProbe::Outcome::not_kubernetes:
       spdlog::error("{}: {}; is --server (or the kubeconfig's server) a Kubernetes API server?",
