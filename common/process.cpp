@@ -45,8 +45,7 @@ bool wait_for_signal(int fd, std::chrono::steady_clock::time_point until) {
     if (left.count() <= 0) return signal_pending(fd);
     // poll() takes an int of milliseconds: a longer wait is several polls.
     pollfd pfd{fd, POLLIN, 0};
-    int n = ::poll(&pfd, fd >= 0 ? 1 : 0, static_cast<int>(std::min<std::int64_t>(left.count(), INT_MAX)));
-    if (n > 0) return true;
+    if (::poll(&pfd, 1, static_cast<int>(std::min<std::int64_t>(left.count(), INT_MAX))) > 0) return true;
   }
 }
 

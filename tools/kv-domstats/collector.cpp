@@ -133,7 +133,11 @@ bool Collector::watch_events(const std::string& uri, Source& s, bool may_open) {
   bool opened = false;
   if (!s.events && now >= s.events_next_attempt && may_open) {
     s.events = std::make_unique<EventWatch>(uri, crashes_);
-    s.events->open();
+    // Its coming up or down ends a cycle's wait like a read's return.
+    s.events->open([mu = mu_, cv = cv_] {
+      std::lock_guard lock(*mu);
+      cv->notify_all();
+    });
     opened = true;
   }
   return opened;
@@ -201,10 +205,15 @@ CycleResult Collector::collect() {
     ++in_flight;
   }
 
-  // Wait for this cycle's reads; earlier reads that return meanwhile count
-  // too. A stop signal ends the wait: nothing waits for a stuck libvirt.
+  // Wait for this cycle's reads, and for the event connections it opened,
+  // so that the first snapshot does not call them down; earlier reads that
+  // return meanwhile count too. A stop signal ends the wait: nothing waits
+  // for a stuck libvirt.
   auto all_done = [&] {
-    return std::all_of(started.begin(), started.end(), [](const auto& r) { return r->done; });
+    return std::all_of(started.begin(), started.end(), [](const auto& r) { return r->done; }) &&
+           std::none_of(events_opened.begin(), events_opened.end(), [](const EventWatch* w) {
+             return w->state() == EventWatch::State::opening;
+           });
   };
   while (!cv_->wait_until(lock, std::min(deadline, Clock::now() + kStopCheck), all_done) &&
          Clock::now() < deadline && !signal_pending(options_.stop_fd)) {
@@ -239,15 +248,6 @@ CycleResult Collector::collect() {
   }
   lock.unlock();
   if (options_.events) {
-    // An event connection opened this cycle gets until its deadline to
-    // come up, so that the first snapshot does not call it down.
-    auto opening = [&] {
-      return std::any_of(events_opened.begin(), events_opened.end(), [](const EventWatch* w) {
-        return w->state() == EventWatch::State::opening;
-      });
-    };
-    while (opening() && Clock::now() < deadline && !signal_pending(options_.stop_fd))
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
     for (auto& [uri, s] : sources_)
       s.status.events_up = s.events && s.events->state() == EventWatch::State::up;
     take_panics(result);

@@ -107,46 +107,51 @@ EventWatch::~EventWatch() {
   close_async(std::exchange(shared_->conn, nullptr), shared_->callback, on_close);
 }
 
-void EventWatch::open() {
-  std::thread([shared = shared_] {
-    virConnectPtr conn;
-    {
-      event_loop::AsyncConnections async;
-      conn = virConnectOpenReadOnly(shared->uri.c_str());
-    }
-    std::string error;
-    int callback = -1;
-    if (!conn) {
-      error = "cannot connect to " + shared->uri + " for lifecycle events: " + libvirt_error();
-    } else {
-      // Without keepalive the events still flow; only a hung daemon goes
-      // unnoticed.
-      virConnectSetKeepAlive(conn, kKeepaliveInterval, kKeepaliveCount);
-      virConnectRegisterCloseCallback(conn, on_close, new std::shared_ptr<Shared>(shared),
-                                      free_ref);
-      callback = virConnectDomainEventRegisterAny(
-          conn, nullptr, VIR_DOMAIN_EVENT_ID_LIFECYCLE, VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle),
-          new std::shared_ptr<Shared>(shared), free_ref);
-      if (callback < 0)
-        error = "cannot register for lifecycle events on " + shared->uri + ": " + libvirt_error();
-    }
-    std::lock_guard lock(shared->mu);
-    if (!error.empty() || shared->closing) {
-      shared->state = State::down;
-      shared->error = error;
-      close_async(conn, callback, on_close);
-      return;
-    }
-    shared->conn = conn;
-    shared->callback = callback;
-    shared->state = State::up;
-    shared->error.clear();
-    // Closed before the close callback could match it to this watch.
-    if (virConnectIsAlive(conn) != 1) {
-      shared->state = State::down;
-      shared->error = shared->uri + ": lifecycle events: the connection was closed";
-    }
+void EventWatch::open(std::function<void()> settled) {
+  std::thread([shared = shared_, settled = std::move(settled)] {
+    open_connection(shared);
+    if (settled) settled();
   }).detach();
+}
+
+void EventWatch::open_connection(const std::shared_ptr<Shared>& shared) {
+  virConnectPtr conn;
+  {
+    event_loop::AsyncConnections async;
+    conn = virConnectOpenReadOnly(shared->uri.c_str());
+  }
+  std::string error;
+  int callback = -1;
+  if (!conn) {
+    error = "cannot connect to " + shared->uri + " for lifecycle events: " + libvirt_error();
+  } else {
+    // Without keepalive the events still flow; only a hung daemon goes
+    // unnoticed.
+    virConnectSetKeepAlive(conn, kKeepaliveInterval, kKeepaliveCount);
+    virConnectRegisterCloseCallback(conn, on_close, new std::shared_ptr<Shared>(shared),
+                                    free_ref);
+    callback = virConnectDomainEventRegisterAny(
+        conn, nullptr, VIR_DOMAIN_EVENT_ID_LIFECYCLE, VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle),
+        new std::shared_ptr<Shared>(shared), free_ref);
+    if (callback < 0)
+      error = "cannot register for lifecycle events on " + shared->uri + ": " + libvirt_error();
+  }
+  std::lock_guard lock(shared->mu);
+  if (!error.empty() || shared->closing) {
+    shared->state = State::down;
+    shared->error = error;
+    close_async(conn, callback, on_close);
+    return;
+  }
+  shared->conn = conn;
+  shared->callback = callback;
+  shared->state = State::up;
+  shared->error.clear();
+  // Closed before the close callback could match it to this watch.
+  if (virConnectIsAlive(conn) != 1) {
+    shared->state = State::down;
+    shared->error = shared->uri + ": lifecycle events: the connection was closed";
+  }
 }
 
 EventWatch::State EventWatch::state() const {

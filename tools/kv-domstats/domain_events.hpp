@@ -21,6 +21,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -62,13 +63,16 @@ class EventWatch {
   EventWatch(const EventWatch&) = delete;
   EventWatch& operator=(const EventWatch&) = delete;
 
-  void open();
+  // Opens it on a thread of its own; `settled` is called there once it is
+  // up or down (with no lock of this watch held).
+  void open(std::function<void()> settled = {});
   State state() const;
   std::string error() const;  // why it is down
 
   struct Shared;  // with the opening thread and libvirt's callbacks
 
  private:
+  static void open_connection(const std::shared_ptr<Shared>& shared);
   std::shared_ptr<Shared> shared_;
 };
 
