@@ -29,6 +29,11 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
   return std::chrono::milliseconds(total);
 }
 
+std::string bad_duration(std::string_view option, std::string_view text, bool positive) {
+  return std::string(option) + ": \"" + std::string(text) + "\" is not a " + (positive ? "positive " : "") +
+         "duration (" + kDurationSyntax + ")";
+}
+
 std::string format_duration(std::chrono::milliseconds d) {
   auto ms = d.count();
   if (ms == 0) return "0s";

@@ -15,4 +15,9 @@ std::string format_duration(std::chrono::milliseconds d);
 inline constexpr const char* kDurationSyntax =
     "whole numbers with a unit of ms, s, m, h or d, like 500ms, 15s, 1m30s";
 
+// The usage error for an option's duration that does not parse, or that is
+// 0 where `positive` asks for more: `--interval: "1.5s" is not a positive
+// duration (whole numbers ...)`.
+std::string bad_duration(std::string_view option, std::string_view text, bool positive);
+
 }  // namespace kv

@@ -232,8 +232,7 @@ int main(int argc, char** argv) {
   auto duration = [&](const char* option, const std::string& text, bool positive) {
     auto d = parse_duration(text);
     if (d && (!positive || d->count() > 0)) return d;
-    usage_error(app, std::string(option) + ": \"" + text + "\" is not a " +
-                         (positive ? "positive " : "") + "duration (" + kDurationSyntax + ")");
+    usage_error(app, bad_duration(option, text, positive));
     return std::optional<std::chrono::milliseconds>();
   };
   auto interval = duration("--interval", s.interval, true);

@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <csignal>
 #include <cerrno>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -419,13 +419,12 @@ int main(int argc, char** argv) {
   auto interval = parse_duration(s.interval);
   auto watch_timeout = parse_duration(s.watch_timeout);
   auto request_timeout = parse_duration(s.request_timeout);
-  const std::string syntax = std::string(" (") + kDurationSyntax + ")";
-  if (!interval || interval->count() == 0)
-    return usage_error(app, "--interval: \"" + s.interval + "\" is not a positive duration" + syntax);
+  if (!interval || interval->count() == 0) return usage_error(app, bad_duration("--interval", s.interval, true));
   if (!watch_timeout || watch_timeout->count() < 1000)
-    return usage_error(app, "--watch-timeout: \"" + s.watch_timeout + "\" is not a duration of 1s or more" + syntax);
+    return usage_error(app, "--watch-timeout: \"" + s.watch_timeout + "\" is not a duration of 1s or more (" +
+                                kDurationSyntax + ")");
   if (!request_timeout || request_timeout->count() == 0)
-    return usage_error(app, "--request-timeout: \"" + s.request_timeout + "\" is not a positive duration" + syntax);
+    return usage_error(app, bad_duration("--request-timeout", s.request_timeout, true));
   if (s.shard < 0)
     return usage_error(app, "--shard " + std::to_string(s.shard) + " is negative (shards count from 0)");
   if (s.shard >= s.total_shards)
